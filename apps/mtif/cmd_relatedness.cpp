@@ -1,0 +1,103 @@
+#include <fmt/format.h>
+
+#include <iostream>
+
+#include "commands.hpp"
+#include "mtif/output.hpp"
+#include "mtif/score_files.hpp"
+#include "mtif/validation.hpp"
+#include "options.hpp"
+
+namespace mtif::cli {
+
+namespace {
+Relatedness run_method(const std::string& method, const FittedRun& run, const Targets& targets) {
+  const auto& [train, test] = run.data;
+  if (method == "mtif") return relatedness_by_mtif(run.model, train, test, targets);
+  if (method == "newton") return relatedness_by_newton(run.model, train, test, targets);
+  return relatedness_by_retraining(run.model, train, test, targets);
+}
+
+nlohmann::json compare_with_truth(const Relatedness& r, const Relatedness& truth, const Targets& targets,
+                                  const std::vector<std::string>& names) {
+  nlohmann::json per_target = nlohmann::json::object();
+  double sum = 0;
+  for (int t = 0; t < targets.size(); ++t) {
+    double s = spearman(r.matrix.col(t), truth.matrix.col(t));
+    per_target[names[targets.task[t]]] = std::isfinite(s) ? nlohmann::json(s) : nlohmann::json(nullptr);
+    sum += s;
+  }
+  double scale = truth.matrix.cwiseAbs().maxCoeff();
+  return {{"spearman_per_target", per_target},
+          {"mean_spearman", sum / targets.size()},
+          {"pearson_all", pearson(Eigen::Map<const VectorXd>(r.matrix.data(), r.matrix.size()),
+                                  Eigen::Map<const VectorXd>(truth.matrix.data(), truth.matrix.size()))},
+          {"max_rel_error", (r.matrix - truth.matrix).cwiseAbs().maxCoeff() / (scale > 0 ? scale : 1.0)},
+          {"retrain_seconds", truth.seconds},
+          {"speedup_vs_retrain", truth.seconds / std::max(r.seconds, 1e-9)}};
+}
+}  // namespace
+
+void print_relatedness(const MatrixXd& m, const std::vector<std::string>& names) {
+  std::cout << fmt::format("{:>14}", "removed \\ on");
+  for (const auto& n : names) std::cout << fmt::format(" {:>11.11}", n);
+  std::cout << '\n';
+  for (Index l = 0; l < m.rows(); ++l) {
+    std::cout << fmt::format("{:>14.14}", names[l]);
+    for (Index t = 0; t < m.cols(); ++t) std::cout << fmt::format(" {:>+11.3e}", m(l, t));
+    std::cout << '\n';
+  }
+}
+
+void register_relatedness(CLI::App& app) {
+  struct Options {
+    DataOptions data;
+    ModelOptions model;
+    OutputOptions out;
+    std::string method = "mtif", matrix_path;
+    bool validate = false;
+  };
+  auto o = std::make_shared<Options>();
+  auto* cmd = app.add_subcommand("relatedness", "the K x K task matrix: what removing task l does to task k");
+  add_data_options(cmd, o->data);
+  add_model_options(cmd, o->model);
+  add_output_options(cmd, o->out);
+  cmd->add_option("--method", o->method,
+                  "mtif = sum of first-order row scores; newton = one Newton step without the task (exact for "
+                  "squared loss); retrain = brute-force leave-one-task-out")
+      ->check(CLI::IsMember({"mtif", "newton", "retrain"}))
+      ->capture_default_str();
+  cmd->add_option("--out", o->matrix_path, "source_task,target_task,loss_change_if_removed")->required();
+  cmd->add_flag("--validate", o->validate, "also retrain without each task and report the agreement in --json");
+  cmd->footer(
+      "R[l][k] > 0: task l helps task k (removing it raises k's test loss); < 0: task l hurts task k.\n"
+      "Example:\n  mtif relatedness --train train.csv --test test.csv --method newton --validate --json r.json --out R.csv");
+  cmd->callback([o] {
+    FittedRun run = read_and_fit(o->data, o->model, o->out.quiet);
+    Targets targets = task_targets(run.model, run.data.test);
+    Relatedness r = run_method(o->method, run, targets);
+    write_relatedness(o->matrix_path, r, targets, run.data.train.task_names);
+    if (!o->out.quiet && targets.size() == run.data.train.num_tasks()) {
+      std::cout << fmt::format("task relatedness by {} ({:.3f} s); row = task removed, column = task affected:\n",
+                               o->method, r.seconds);
+      print_relatedness(r.matrix, run.data.train.task_names);
+    }
+    if (!o->out.json.empty()) {
+      nlohmann::json settings = settings_json(o->data, o->model);
+      settings["method"] = o->method;
+      nlohmann::json j = {{"command", "relatedness"}, {"settings", settings},     {"matrix", matrix_to_json(r.matrix)},
+                          {"seconds", r.seconds},     {"timings", run.timings},  {"warnings", run.warnings},
+                          {"sources", run.data.train.task_names}};
+      std::vector<std::string> target_names;
+      for (int t = 0; t < targets.size(); ++t) target_names.push_back(run.data.train.task_names[targets.task[t]]);
+      j["targets"] = target_names;
+      if (o->validate) {
+        Relatedness truth = relatedness_by_retraining(run.model, run.data.train, run.data.test, targets);
+        j["versus_retrain"] = compare_with_truth(r, truth, targets, run.data.train.task_names);
+      }
+      write_json_file(o->out.json, j);
+    }
+  });
+}
+
+}  // namespace mtif::cli

@@ -1,0 +1,34 @@
+// mtif: multitask influence functions from the command line. Each subcommand
+// lives in cmd_<name>.cpp; this file only wires them together and turns
+// errors into one line on stderr and a non-zero exit.
+#include <iostream>
+
+#include "commands.hpp"
+#include "mtif/csv_reader.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "mtif: which training rows and which tasks help or hurt each task of a multitask model.\n"
+      "Scores are loss_change_if_removed: positive = removing the row raises the target's test loss\n"
+      "(the row HELPS); negative = the row HURTS. Start with 'mtif demo'."};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "mtif 0.1.0");
+  mtif::cli::register_demo(app);
+  mtif::cli::register_generate(app);
+  mtif::cli::register_fit(app);
+  mtif::cli::register_influence(app);
+  mtif::cli::register_loo(app);
+  mtif::cli::register_relatedness(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const mtif::DataError& e) {
+    std::cerr << "mtif: error: " << e.what() << '\n';
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "mtif: error: " << e.what() << '\n';
+    return 1;
+  }
+  return 0;
+}

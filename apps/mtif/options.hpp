@@ -1,0 +1,71 @@
+// Options shared by the subcommands, and the read -> fit -> factor steps they
+// all start with.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "mtif/block_schur_solver.hpp"
+#include "mtif/csv_reader.hpp"
+#include "mtif/linear_influence.hpp"
+#include "mtif/linear_model.hpp"
+
+namespace mtif::cli {
+
+struct DataOptions {
+  std::string train, test, target = "y", task_column = "task", features;
+  bool intercept = false;
+};
+
+struct ModelOptions {
+  std::string model = "linear";
+  std::string loss = "squared";
+  double lambda_task = 1.0;
+  double lambda_shared = 1.0;
+  std::string model_file;  // load a fitted model instead of fitting
+};
+
+struct OutputOptions {
+  std::string json;
+  bool quiet = false;
+};
+
+void add_data_options(CLI::App* cmd, DataOptions& o);
+void add_model_options(CLI::App* cmd, ModelOptions& o);
+void add_output_options(CLI::App* cmd, OutputOptions& o);
+void add_targets_option(CLI::App* cmd, std::string& targets);
+
+class Stopwatch {
+ public:
+  double lap() {  // seconds since the last lap (or construction)
+    auto now = std::chrono::steady_clock::now();
+    double s = std::chrono::duration<double>(now - last_).count();
+    last_ = now;
+    return s;
+  }
+
+ private:
+  std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
+};
+
+// Data read, model fitted (or loaded) and the block Hessian factored.
+struct FittedRun {
+  TrainTest data;
+  LinearModel model;
+  std::unique_ptr<BlockSchurSolver> solver;
+  nlohmann::json timings;
+  nlohmann::json warnings = nlohmann::json::array();
+};
+
+FittedRun read_and_fit(const DataOptions& data, const ModelOptions& model, bool quiet);
+Targets make_targets(const FittedRun& run, const std::string& kind);
+
+// The exact settings of a run, so it can be reproduced from its summary.
+nlohmann::json settings_json(const DataOptions& data, const ModelOptions& model);
+
+void info(bool quiet, const std::string& message);
+
+}  // namespace mtif::cli

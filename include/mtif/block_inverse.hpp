@@ -1,0 +1,53 @@
+// The block-arrowhead Hessian of mtif-math.md section 2 and the one
+// "apply H^-1" interface that every solver implements.
+//
+// Parameters come in blocks: theta_k (task k's own, d_k entries) and gamma
+// (shared, p entries). A solver never forms the full Hessian: it offers solves
+// with each small A_k, products with the borders B_k, and solves with the Schur
+// complement N = C - sum_k B_k^T A_k^-1 B_k. Like Spectra's MatOp, callers only
+// see these operations, so exact, iterative and distributed solvers are
+// interchangeable. Matrix arguments hold one vector per column (multi-RHS).
+#pragma once
+
+#include <Eigen/Dense>
+#include <string>
+#include <vector>
+
+namespace mtif {
+
+using Eigen::MatrixXd;
+using Eigen::VectorXd;
+
+struct BlockVector {
+  std::vector<VectorXd> theta;  // one per task
+  VectorXd gamma;
+};
+
+struct BlockHessian {
+  std::vector<MatrixXd> A;       // d_k x d_k
+  std::vector<MatrixXd> B;       // d_k x p  (d2 L_k / d theta_k d gamma)
+  std::vector<MatrixXd> C_task;  // p x p, task k's part of C (no shared penalty)
+  MatrixXd C;                    // p x p, sum_k C_task[k] + d2 Omega_0
+  int num_tasks() const { return static_cast<int>(A.size()); }
+};
+
+class BlockInverse {
+ public:
+  virtual ~BlockInverse() = default;
+  virtual int num_tasks() const = 0;
+  virtual MatrixXd solve_task(int k, const MatrixXd& rhs) const = 0;         // A_k^-1 rhs
+  virtual MatrixXd border(int k, const MatrixXd& gamma_side) const = 0;      // B_k v
+  virtual MatrixXd border_t(int k, const MatrixXd& task_side) const = 0;     // B_k^T t
+  virtual MatrixXd solve_schur(const MatrixXd& rhs) const = 0;               // N^-1 rhs
+  // Human-readable warnings about conditioning or convergence (empty if none).
+  virtual std::vector<std::string> warnings() const { return {}; }
+
+  // q = a_gamma - B_k^T A_k^-1 a_theta: the part of a vector that acts on the
+  // shared parameters once task k's own block is partialled out.
+  MatrixXd partial_out(int k, const MatrixXd& task_side, const MatrixXd& gamma_side) const;
+
+  // H^-1 v through the Schur complement.
+  BlockVector apply(const BlockVector& v) const;
+};
+
+}  // namespace mtif

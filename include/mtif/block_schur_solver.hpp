@@ -1,0 +1,48 @@
+// Exact "apply H^-1" for a block-arrowhead Hessian whose blocks fit in memory:
+// LDLT of each A_k and of the Schur complement N. Cost O(sum d_k^3 + p^3),
+// never O((sum d_k + p)^3).
+#pragma once
+
+#include <Eigen/Cholesky>
+
+#include "mtif/block_inverse.hpp"
+
+namespace mtif {
+
+struct ConditionReport {
+  std::vector<double> task_rcond;  // reciprocal condition estimate of each A_k
+  double schur_rcond = 1.0;        // of N
+};
+
+class BlockSchurSolver : public BlockInverse {
+ public:
+  // `task_names` only labels the warnings. Throws std::runtime_error when a
+  // block is not positive definite (the fit is not a strict minimum).
+  BlockSchurSolver(BlockHessian hessian, std::vector<std::string> task_names = {});
+
+  int num_tasks() const override { return hessian_.num_tasks(); }
+  MatrixXd solve_task(int k, const MatrixXd& rhs) const override { return task_factors_[k].solve(rhs); }
+  MatrixXd border(int k, const MatrixXd& gamma_side) const override { return hessian_.B[k] * gamma_side; }
+  MatrixXd border_t(int k, const MatrixXd& task_side) const override {
+    return hessian_.B[k].transpose() * task_side;
+  }
+  MatrixXd solve_schur(const MatrixXd& rhs) const override { return schur_factor_.solve(rhs); }
+  std::vector<std::string> warnings() const override { return warnings_; }
+
+  const BlockHessian& hessian() const { return hessian_; }
+  const MatrixXd& schur() const { return schur_; }
+  const ConditionReport& conditioning() const { return condition_; }
+
+  // Reciprocal condition below which a block is reported as ill-conditioned.
+  static constexpr double kWarnRcond = 1e-10;
+
+ private:
+  BlockHessian hessian_;
+  std::vector<Eigen::LDLT<MatrixXd>> task_factors_;
+  MatrixXd schur_;
+  Eigen::LDLT<MatrixXd> schur_factor_;
+  ConditionReport condition_;
+  std::vector<std::string> warnings_;
+};
+
+}  // namespace mtif

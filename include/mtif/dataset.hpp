@@ -1,0 +1,65 @@
+// A multitask data set: features, targets and a task id per row.
+//
+// Rows are stored grouped by task (all rows of task 0, then task 1, ...), so
+// the rows of one task are a contiguous block X.middleRows(begin, n_k) that the
+// per-task linear algebra uses without copying. `file_row` maps each stored row
+// back to its position in the input file, which is what every output reports.
+#pragma once
+
+#include <Eigen/Dense>
+#include <string>
+#include <vector>
+
+namespace mtif {
+
+using Eigen::Index;
+using Eigen::MatrixXd;
+using Eigen::VectorXd;
+
+struct Dataset {
+  std::string source;                      // file name or generator description
+  std::vector<std::string> feature_names;  // one per column of X
+  std::vector<std::string> task_names;     // task id -> label; shared by train and test
+  MatrixXd X;                              // rows grouped by task
+  VectorXd y;
+  std::vector<Index> task_begin;           // size K+1; task k owns [task_begin[k], task_begin[k+1])
+  std::vector<Index> file_row;             // stored row -> 0-based row index in file order
+
+  int num_tasks() const { return static_cast<int>(task_names.size()); }
+  Index num_rows() const { return X.rows(); }
+  Index num_features() const { return X.cols(); }
+  Index task_rows(int k) const { return task_begin[k + 1] - task_begin[k]; }
+  auto task_X(int k) const { return X.middleRows(task_begin[k], task_rows(k)); }
+  auto task_y(int k) const { return y.segment(task_begin[k], task_rows(k)); }
+  int task_of_row(Index stored_row) const;
+
+  // Stored row index of each file row (inverse of file_row).
+  std::vector<Index> stored_row_of_file_row() const;
+};
+
+// One row of raw input before grouping: used by readers and generators.
+struct RawRows {
+  std::vector<std::string> feature_names;
+  std::vector<double> values;  // row-major, feature_names.size() per row
+  std::vector<double> y;
+  std::vector<int> task;       // index into task_names
+  std::vector<std::string> task_names;
+};
+
+// Groups rows by task (stable: rows keep their file order inside a task).
+Dataset make_dataset(const RawRows& raw, std::string source);
+
+// Appends a constant-1 column named "(intercept)" (mtif-math.md 1.1: it is a
+// feature like any other and is penalised like any other).
+void add_intercept(Dataset& data);
+
+// Copy of `data` without the rows whose stored index is listed (sorted or not).
+// Task ids and names are kept, so a task may end up with zero rows.
+Dataset drop_rows(const Dataset& data, const std::vector<Index>& stored_rows);
+
+struct TrainTest {
+  Dataset train;
+  Dataset test;
+};
+
+}  // namespace mtif

@@ -1,0 +1,24 @@
+// Gradient and block Hessian of the linear multitask objective (mtif-math.md 2):
+// A_k = G_k + lambda_task I, B_k = G_k, C = sum_k G_k + lambda_shared I with
+// G_k = (1/n_k) X_k^T diag(sigma h) X_k.
+#pragma once
+
+#include "mtif/block_inverse.hpp"
+#include "mtif/linear_model.hpp"
+
+namespace mtif {
+
+// dl/df and d2l/df2 at the current fit, one per stored row.
+VectorXd row_loss_derivatives(const LinearModel& model, const Dataset& data);
+VectorXd row_loss_curvatures(const LinearModel& model, const Dataset& data);
+
+// Per-task weighted Gram matrix G_k = (1/n_k) X_k^T diag(w) X_k (symmetric).
+MatrixXd task_gram(const Dataset& data, int k, const VectorXd& row_weight);
+
+BlockHessian linear_block_hessian(const LinearModel& model, const Dataset& train,
+                                  const VectorXd* sample_weight = nullptr);
+
+// Gradient of the whole objective, in blocks.
+BlockVector linear_gradient(const LinearModel& model, const Dataset& train, const VectorXd* sample_weight = nullptr);
+
+}  // namespace mtif

@@ -1,0 +1,61 @@
+// The linear multitask model of mtif-math.md 1.1 (Evgeniou-Pontil):
+// f_k(x) = x^T (gamma + theta_k), penalties lambda_task/2 ||theta_k||^2 and
+// lambda_shared/2 ||gamma||^2, per-task averaged loss.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "mtif/dataset.hpp"
+#include "mtif/loss.hpp"
+
+namespace mtif {
+
+struct LinearConfig {
+  LossKind loss = LossKind::Squared;
+  double lambda_task = 1.0;
+  double lambda_shared = 1.0;
+  bool intercept = false;             // applied by the reader as a constant feature
+  double gradient_tolerance = 1e-11;  // Newton (logistic) stops when max |grad| is below this
+  int max_newton_iterations = 100;
+};
+
+struct FitReport {
+  int iterations = 0;
+  double objective = 0;
+  double gradient_max_abs = 0;
+  bool converged = true;
+};
+
+struct LinearModel {
+  LinearConfig config;
+  std::vector<std::string> feature_names;
+  std::vector<std::string> task_names;
+  std::vector<VectorXd> theta;  // task-specific deviations
+  VectorXd gamma;               // shared centre
+  FitReport report;
+
+  int num_tasks() const { return static_cast<int>(theta.size()); }
+  VectorXd task_weights(int k) const { return gamma + theta[k]; }
+  // Prediction f for every stored row of `data` (its task decides the weights).
+  VectorXd predict(const Dataset& data) const;
+};
+
+// Sample weights sigma (mtif-math.md 1): one per stored row; nullptr = all ones.
+// The per-task normalisation 1/n_k always uses the full row count of the task,
+// so a weight of 0 removes a row from exactly the objective the influence
+// scores describe.
+LinearModel fit_linear(const Dataset& train, const LinearConfig& config, const VectorXd* sample_weight = nullptr,
+                       const LinearModel* warm_start = nullptr);
+
+// Objective value L(theta, gamma; sigma).
+double linear_objective(const LinearModel& model, const Dataset& train, const VectorXd* sample_weight = nullptr);
+
+// Mean loss V_k of each task on `data` (NaN for a task without rows).
+VectorXd task_mean_loss(const LinearModel& model, const Dataset& data);
+
+nlohmann::json to_json(const LinearModel& model);
+LinearModel linear_model_from_json(const nlohmann::json& j);
+
+}  // namespace mtif

@@ -1,0 +1,39 @@
+// Output files that are complete or absent: everything is written to a
+// temporary file beside the target and renamed into place on commit().
+#pragma once
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "mtif/dataset.hpp"
+
+namespace mtif {
+
+class AtomicFile {
+ public:
+  explicit AtomicFile(std::string path);
+  ~AtomicFile();  // removes the temporary file unless committed
+  AtomicFile(const AtomicFile&) = delete;
+  AtomicFile& operator=(const AtomicFile&) = delete;
+
+  void write(const char* data, size_t size);
+  void write(fmt::memory_buffer& buffer);  // writes and clears
+  void commit();
+
+ private:
+  std::string path_, temp_path_;
+  std::FILE* file_ = nullptr;
+};
+
+void write_json_file(const std::string& path, const nlohmann::json& j);
+nlohmann::json read_json_file(const std::string& path);
+
+// A float64 matrix in NumPy's .npy format (C order).
+void write_npy(const std::string& path, const MatrixXd& m);
+MatrixXd read_npy(const std::string& path);
+
+}  // namespace mtif

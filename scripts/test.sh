@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# One command for a fresh machine: install, build, run every test.
+#   1. the GoogleTest suite and CLI tests (ctest) on the Release build;
+#   2. the same suite under AddressSanitizer + UndefinedBehaviorSanitizer;
+#   3. a bounded libFuzzer run on the CSV reader.
+# Set MTIF_QUICK=1 to run only step 1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+scripts/build.sh
+(cd build && ctest --output-on-failure -j2)
+if [ "${MTIF_QUICK:-0}" != "1" ]; then
+  scripts/sanitize.sh
+  scripts/fuzz.sh 60
+fi

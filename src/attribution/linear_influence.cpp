@@ -1,0 +1,260 @@
+#include "mtif/linear_influence.hpp"
+
+#include <Eigen/QR>
+#include <fmt/format.h>
+
+#include <stdexcept>
+
+#include "mtif/linear_curvature.hpp"
+
+namespace mtif {
+
+ScoreMode parse_score_mode(const std::string& name) {
+  if (name == "first-order") return ScoreMode::FirstOrder;
+  if (name == "exact") return ScoreMode::Exact;
+  throw std::invalid_argument("unknown mode '" + name + "' (expected first-order or exact)");
+}
+
+std::string score_mode_name(ScoreMode mode) { return mode == ScoreMode::Exact ? "exact" : "first-order"; }
+
+namespace {
+
+// A factor F with F^T F = Z^T Z, with at most min(rows, cols) rows.
+MatrixXd compact_factor(const MatrixXd& z) {
+  if (z.rows() <= z.cols()) return z;
+  Eigen::HouseholderQR<MatrixXd> qr(z);
+  return qr.matrixQR().topRows(z.cols()).triangularView<Eigen::Upper>();
+}
+
+}  // namespace
+
+Targets task_targets(const LinearModel& model, const Dataset& test) {
+  VectorXd r = row_loss_derivatives(model, test);
+  VectorXd h = row_loss_curvatures(model, test);
+  Targets out;
+  std::vector<VectorXd> grads;
+  for (int k = 0; k < test.num_tasks(); ++k) {
+    const Index m = test.task_rows(k);
+    if (m == 0) continue;
+    out.task.push_back(k);
+    out.test_row.push_back(-1);
+    grads.push_back(test.task_X(k).transpose() * r.segment(test.task_begin[k], m) / double(m));
+    MatrixXd z = (h.segment(test.task_begin[k], m) / double(m)).cwiseSqrt().asDiagonal() * test.task_X(k);
+    out.curvature_factor.push_back(compact_factor(z));
+  }
+  out.gradient.resize(test.num_features(), out.size());
+  for (int t = 0; t < out.size(); ++t) out.gradient.col(t) = grads[t];
+  return out;
+}
+
+Targets row_targets(const LinearModel& model, const Dataset& test) {
+  VectorXd r = row_loss_derivatives(model, test);
+  VectorXd h = row_loss_curvatures(model, test);
+  const Index m = test.num_rows();
+  Targets out;
+  out.task.resize(m);
+  out.test_row.resize(m);
+  out.gradient.resize(test.num_features(), m);
+  out.curvature_factor.resize(m);
+  for (Index i = 0; i < m; ++i) {
+    const Index t = test.file_row[i];  // targets in file order
+    out.task[t] = test.task_of_row(i);
+    out.test_row[t] = t;
+    out.gradient.col(t) = r(i) * test.X.row(i).transpose();
+    out.curvature_factor[t] = std::sqrt(h(i)) * test.X.row(i);
+  }
+  return out;
+}
+
+VectorXd target_losses(const LinearModel& model, const Dataset& test, const Targets& targets) {
+  VectorXd out(targets.size());
+  if (!targets.rows()) {
+    VectorXd per_task = task_mean_loss(model, test);
+    for (int t = 0; t < targets.size(); ++t) out(t) = per_task(targets.task[t]);
+    return out;
+  }
+  VectorXd f = model.predict(test);
+  for (Index i = 0; i < test.num_rows(); ++i) out(test.file_row[i]) = loss_value(model.config.loss, f(i), test.y(i));
+  return out;
+}
+
+namespace {
+
+// Everything about train task l that the per-row formulas need.
+struct TrainBlock {
+  MatrixXd A_inv;  // A_l^-1
+  MatrixXd P;      // I - B_l^T A_l^-1: maps a row's gradient direction to p_r (mtif-math.md 3)
+};
+
+TrainBlock train_block(const BlockInverse& solver, int l, Index d) {
+  TrainBlock b;
+  b.A_inv = solver.solve_task(l, MatrixXd::Identity(d, d));
+  b.P = MatrixXd::Identity(d, d) - solver.border_t(l, b.A_inv);
+  return b;
+}
+
+class LinearScorer {
+ public:
+  LinearScorer(const LinearModel& model, const Dataset& train, const BlockInverse& solver, const Targets& targets,
+               ScoreMode mode)
+      : model_(model), train_(train), solver_(solver), targets_(targets), mode_(mode), d_(train.num_features()) {}
+
+  InfluenceScores run() {
+    const Index n = train_.num_rows();
+    const int T = targets_.size();
+    out_.mode = mode_;
+    out_.total.setZero(n, T);
+    out_.task_part.setZero(n, T);
+    out_.shared_part.setZero(n, T);
+    out_.train_task.resize(n);
+    if (mode_ == ScoreMode::Exact) out_.leverage.setZero(n);
+    derivative_ = row_loss_derivatives(model_, train_);
+    curvature_ = row_loss_curvatures(model_, train_);
+    prepare_targets();
+    const int K = train_.num_tasks();
+    std::string error;
+#pragma omp parallel for schedule(dynamic)
+    for (int l = 0; l < K; ++l) {
+      try {
+        score_task(l);
+      } catch (const std::exception& e) {  // exceptions must not leave an OpenMP region
+#pragma omp critical
+        error = e.what();
+      }
+    }
+    if (!error.empty()) throw std::runtime_error(error);
+    return std::move(out_);
+  }
+
+ private:
+  // q_t = a_t - B_k^T A_k^-1 a_t for every target, then V = N^-1 Q in one solve.
+  void prepare_targets() {
+    const int K = train_.num_tasks();
+    const int T = targets_.size();
+    targets_of_task_.assign(K, {});
+    for (int t = 0; t < T; ++t) targets_of_task_[targets_.task[t]].push_back(t);
+    A_inv_a_.resize(d_, T);
+    MatrixXd Q(d_, T);
+    for (int k = 0; k < K; ++k) {
+      const auto& ts = targets_of_task_[k];
+      if (ts.empty()) continue;
+      MatrixXd a(d_, ts.size());
+      for (size_t j = 0; j < ts.size(); ++j) a.col(j) = targets_.gradient.col(ts[j]);
+      MatrixXd solved = solver_.solve_task(k, a);
+      MatrixXd q = a - solver_.border_t(k, solved);
+      for (size_t j = 0; j < ts.size(); ++j) {
+        A_inv_a_.col(ts[j]) = solved.col(j);
+        Q.col(ts[j]) = q.col(j);
+      }
+    }
+    V_ = solver_.solve_schur(Q);
+    if (mode_ == ScoreMode::Exact) prepare_second_order();
+  }
+
+  // For the change of V_t to second order: with Delta gamma = c r s_r,
+  // Delta w_k = D_k Delta gamma (+ c r A_l^-1 x when k = l), D_k = I - A_k^-1 B_k,
+  // and the loss change adds 1/2 |F_t Delta w_k|^2.
+  void prepare_second_order() {
+    const int K = train_.num_tasks();
+    std::vector<MatrixXd> D(K);
+    for (int k = 0; k < K; ++k)
+      if (!targets_of_task_[k].empty())
+        D[k] = MatrixXd::Identity(d_, d_) - solver_.solve_task(k, solver_.border(k, MatrixXd::Identity(d_, d_)));
+    factor_offset_.assign(targets_.size() + 1, 0);
+    for (int t = 0; t < targets_.size(); ++t)
+      factor_offset_[t + 1] = factor_offset_[t] + targets_.curvature_factor[t].rows();
+    G_all_.resize(factor_offset_.back(), d_);
+    for (int t = 0; t < targets_.size(); ++t)
+      G_all_.middleRows(factor_offset_[t], targets_.curvature_factor[t].rows()) =
+          targets_.curvature_factor[t] * D[targets_.task[t]];
+  }
+
+  void score_task(int l) {
+    const Index n_l = train_.task_rows(l);
+    if (n_l == 0) return;
+    const Index begin = train_.task_begin[l];
+    auto X = train_.task_X(l);
+    TrainBlock block = train_block(solver_, l, d_);
+    // Per-row scale: r / n_l (first order) or r / (n_l - h lev) (exact, 3.2).
+    VectorXd scale = derivative_.segment(begin, n_l) / double(n_l);
+    MatrixXd S;  // rows s_r = N^-1 P_l x_r (exact mode)
+    if (mode_ == ScoreMode::Exact) {
+      MatrixXd E = solver_.solve_schur(block.P);  // N^-1 P_l
+      MatrixXd M = block.A_inv + block.P.transpose() * E;
+      VectorXd lev = (X * M).cwiseProduct(X).rowwise().sum();
+      for (Index i = 0; i < n_l; ++i) {
+        double h_lev = curvature_(begin + i) * lev(i);
+        double denominator = double(n_l) - h_lev;
+        if (!(denominator > 0))
+          throw std::runtime_error(fmt::format("row {} has leverage {:.6g} >= n = {}: its removal makes the Hessian "
+                                               "singular; raise the lambdas",
+                                               train_.file_row[begin + i], h_lev, n_l));
+        scale(i) = derivative_(begin + i) / denominator;
+        out_.leverage(train_.file_row[begin + i]) = h_lev / double(n_l);
+      }
+      S = X * E.transpose();
+    }
+    MatrixXd W = block.P.transpose() * V_;  // d x T: p_r^T v_t = r x^T W
+    MatrixXd shared = scale.asDiagonal() * (X * W);
+    MatrixXd task = MatrixXd::Zero(n_l, targets_.size());
+    for (int t : targets_of_task_[l]) task.col(t) = scale.cwiseProduct(X * A_inv_a_.col(t));
+    MatrixXd total = shared + task;
+    if (mode_ == ScoreMode::Exact) add_second_order(l, X, block, S, scale, total);
+    for (Index i = 0; i < n_l; ++i) {
+      const Index row = train_.file_row[begin + i];
+      out_.train_task[row] = l;
+      out_.total.row(row) = total.row(i);
+      out_.task_part.row(row) = task.row(i);
+      out_.shared_part.row(row) = shared.row(i);
+    }
+  }
+
+  template <typename XBlock>
+  void add_second_order(int l, const XBlock& X, const TrainBlock& block, const MatrixXd& S, const VectorXd& scale,
+                        MatrixXd& total) const {
+    const Index n_l = X.rows();
+    constexpr Index kChunk = 2048;  // bounds the n_chunk x (sum of factor ranks) buffer
+    for (Index start = 0; start < n_l; start += kChunk) {
+      const Index rows = std::min(kChunk, n_l - start);
+      MatrixXd Y = S.middleRows(start, rows) * G_all_.transpose();
+      for (int t : targets_of_task_[l]) {
+        const Index width = targets_.curvature_factor[t].rows();
+        Y.middleCols(factor_offset_[t], width) +=
+            X.middleRows(start, rows) * (targets_.curvature_factor[t] * block.A_inv).transpose();
+      }
+      for (int t = 0; t < targets_.size(); ++t) {
+        const Index width = factor_offset_[t + 1] - factor_offset_[t];
+        VectorXd sq = Y.middleCols(factor_offset_[t], width).rowwise().squaredNorm();
+        total.col(t).segment(start, rows) +=
+            0.5 * scale.segment(start, rows).array().square().matrix().cwiseProduct(sq);
+      }
+    }
+  }
+
+  const LinearModel& model_;
+  const Dataset& train_;
+  const BlockInverse& solver_;
+  const Targets& targets_;
+  ScoreMode mode_;
+  Index d_;
+  VectorXd derivative_, curvature_;
+  std::vector<std::vector<int>> targets_of_task_;
+  MatrixXd A_inv_a_, V_, G_all_;
+  std::vector<Index> factor_offset_;
+  InfluenceScores out_;
+};
+
+}  // namespace
+
+InfluenceScores linear_influence(const LinearModel& model, const Dataset& train, const BlockInverse& solver,
+                                 const Targets& targets, ScoreMode mode) {
+  return LinearScorer(model, train, solver, targets, mode).run();
+}
+
+MatrixXd sum_by_source_task(const InfluenceScores& scores, int num_tasks) {
+  MatrixXd out = MatrixXd::Zero(num_tasks, scores.total.cols());
+  for (Index r = 0; r < scores.total.rows(); ++r) out.row(scores.train_task[r]) += scores.total.row(r);
+  return out;
+}
+
+}  // namespace mtif

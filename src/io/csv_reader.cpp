@@ -1,0 +1,360 @@
+#include "mtif/csv_reader.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cctype>
+#include <cmath>
+#include <deque>
+#include <fstream>
+#include <sstream>
+#include <unordered_map>
+
+namespace mtif {
+namespace {
+
+// Splits one line into fields, honouring RFC 4180 double quotes within one
+// line ("" is a literal quote). Unquoted copies of quoted fields live in
+// `storage`; a deque keeps the views into it valid while it grows.
+// Returns false when a quote is left open.
+bool split_fields(std::string_view line, std::vector<std::string_view>& fields, std::deque<std::string>& storage) {
+  fields.clear();
+  storage.clear();
+  size_t pos = 0;
+  while (true) {
+    if (pos < line.size() && line[pos] == '"') {
+      std::string& value = storage.emplace_back();
+      size_t i = pos + 1;
+      bool closed = false;
+      for (; i < line.size(); ++i) {
+        if (line[i] != '"') {
+          value.push_back(line[i]);
+        } else if (i + 1 < line.size() && line[i + 1] == '"') {
+          value.push_back('"');
+          ++i;
+        } else {
+          closed = true;
+          ++i;
+          break;
+        }
+      }
+      if (!closed) return false;
+      size_t next = std::min(line.find(',', i), line.size());
+      value.append(line.substr(i, next - i));  // text after the closing quote stays visible to the number check
+      fields.emplace_back(value);
+      if (next == line.size()) return true;
+      pos = next + 1;
+    } else {
+      size_t next = line.find(',', pos);
+      if (next == std::string_view::npos) {
+        fields.push_back(line.substr(pos));
+        return true;
+      }
+      fields.push_back(line.substr(pos, next - pos));
+      pos = next + 1;
+    }
+  }
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  return s;
+}
+
+// Natural order: runs of digits compare by value ("task2" < "task10", "9" < "10").
+bool label_less(const std::string& a, const std::string& b) {
+  size_t i = 0, j = 0;
+  while (i < a.size() && j < b.size()) {
+    if (std::isdigit(static_cast<unsigned char>(a[i])) && std::isdigit(static_cast<unsigned char>(b[j]))) {
+      size_t ie = i, je = j;
+      while (ie < a.size() && std::isdigit(static_cast<unsigned char>(a[ie]))) ++ie;
+      while (je < b.size() && std::isdigit(static_cast<unsigned char>(b[je]))) ++je;
+      std::string_view da = std::string_view(a).substr(i, ie - i), db = std::string_view(b).substr(j, je - j);
+      while (da.size() > 1 && da[0] == '0') da.remove_prefix(1);
+      while (db.size() > 1 && db[0] == '0') db.remove_prefix(1);
+      if (da.size() != db.size()) return da.size() < db.size();
+      if (da != db) return da < db;
+      i = ie;
+      j = je;
+    } else {
+      if (a[i] != b[j]) return a[i] < b[j];
+      ++i;
+      ++j;
+    }
+  }
+  if ((a.size() - i) != (b.size() - j)) return (a.size() - i) < (b.size() - j);
+  return a < b;  // e.g. "01" vs "1": fall back to plain text order
+}
+
+std::string printable(std::string_view s) {
+  std::string out;
+  for (char c : s.substr(0, 40)) out += (static_cast<unsigned char>(c) < 32 || c == 127) ? '?' : c;
+  if (s.size() > 40) out += "...";
+  return out;
+}
+
+class CsvParser {
+ public:
+  CsvParser(std::string_view text, const std::string& name, const CsvOptions& options)
+      : text_(text), name_(name), options_(options) {}
+
+  ParsedCsv parse() {
+    read_header();
+    std::vector<std::string_view> fields;
+    while (next_line()) {
+      if (trim(line_).empty()) continue;
+      split_line(fields);
+      if (fields.size() != header_.size())
+        fail(std::min(fields.size(), header_.size()) + 1,
+             fmt::format("ragged row: {} fields, the header has {}", fields.size(), header_.size()));
+      add_row(fields);
+    }
+    if (rows_seen_ == 0) fail_line(line_no_, 1, "no data rows after the header");
+    return assign_task_ids();
+  }
+
+ private:
+  [[noreturn]] void fail_line(long line, size_t column, const std::string& message) const {
+    throw DataError(fmt::format("{}:{}:{}: {}", name_, line, column, message));
+  }
+  [[noreturn]] void fail(size_t column, const std::string& message) const {
+    fail_line(line_no_, column, message);
+  }
+  std::string column_label(size_t col) const { return fmt::format("column '{}'", header_[col]); }
+
+  bool next_line() {
+    if (pos_ >= text_.size()) return false;
+    size_t end = text_.find('\n', pos_);
+    if (end == std::string_view::npos) end = text_.size();
+    line_ = text_.substr(pos_, end - pos_);
+    if (!line_.empty() && line_.back() == '\r') line_.remove_suffix(1);
+    pos_ = end + 1;
+    ++line_no_;
+    if (line_.find('\0') != std::string_view::npos) fail(1, "the line contains a NUL byte (binary file?)");
+    return true;
+  }
+
+  void split_line(std::vector<std::string_view>& fields) {
+    if (!split_fields(line_, fields, quoted_)) fail(1, "a double quote is never closed on this line");
+  }
+
+  void read_header() {
+    if (text_.empty() || !next_line() || trim(line_).empty())
+      throw DataError(fmt::format("{}:1:1: empty file (expected a header line)", name_));
+    std::vector<std::string_view> fields;
+    split_line(fields);
+    for (auto f : fields) header_.emplace_back(trim(f));
+    for (size_t c = 0; c < header_.size(); ++c) {
+      if (header_[c].empty()) fail(c + 1, "empty column name in the header");
+      for (size_t e = 0; e < c; ++e)
+        if (header_[e] == header_[c]) fail(c + 1, fmt::format("column '{}' appears twice in the header", header_[c]));
+    }
+    task_col_ = find_required(options_.task_column, "task column");
+    target_col_ = find_required(options_.target_column, "target column (choose it with --target)");
+    split_col_ = find_column(options_.split_column);
+    if (options_.features.empty()) {
+      for (size_t c = 0; c < header_.size(); ++c)
+        if (c != task_col_ && c != target_col_ && c != split_col_) feature_cols_.push_back(c);
+    } else {
+      for (const auto& f : options_.features) {
+        size_t c = find_column(f);
+        if (c == npos)
+          fail_line(1, header_.size() + 1, fmt::format("missing feature column '{}' (named by --features)", f));
+        if (c == task_col_ || c == target_col_ || c == split_col_)
+          fail_line(1, c + 1, fmt::format("column '{}' cannot be both a feature and the task/target/split", f));
+        feature_cols_.push_back(c);
+      }
+    }
+    if (feature_cols_.empty()) fail_line(1, 1, "no feature columns: every column is task, target or split");
+    for (auto* raw : {&out_.train, &out_.test})
+      for (size_t c : feature_cols_) raw->feature_names.push_back(header_[c]);
+    out_.has_split = split_col_ != npos;
+  }
+
+  static constexpr size_t npos = static_cast<size_t>(-1);
+  size_t find_column(const std::string& name) const {
+    auto it = std::find(header_.begin(), header_.end(), name);
+    return it == header_.end() ? npos : static_cast<size_t>(it - header_.begin());
+  }
+  size_t find_required(const std::string& name, const char* what) const {
+    size_t c = find_column(name);
+    if (c == npos) fail_line(1, header_.size() + 1, fmt::format("missing {} '{}' in the header", what, name));
+    return c;
+  }
+
+  double parse_number(std::string_view field, size_t col) const {
+    std::string_view s = trim(field);
+    if (s.empty()) fail(col + 1, fmt::format("empty value in {}", column_label(col)));
+    if (s.front() == '+') s.remove_prefix(1);
+    double value = 0;
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
+    if (ec == std::errc::result_out_of_range)
+      fail(col + 1, fmt::format("value '{}' in {} is out of the range of a double", printable(field), column_label(col)));
+    if (ec != std::errc() || end != s.data() + s.size())
+      fail(col + 1, fmt::format("non-numeric value '{}' in {}", printable(field), column_label(col)));
+    if (!std::isfinite(value))
+      fail(col + 1, fmt::format("value '{}' in {} is not finite (NaN and Inf are refused)", printable(field), column_label(col)));
+    return value;
+  }
+
+  void add_row(const std::vector<std::string_view>& fields) {
+    ++rows_seen_;
+    bool is_test = false;
+    if (split_col_ != npos) {
+      std::string_view s = trim(fields[split_col_]);
+      if (s == "train") is_test = false;
+      else if (s == "test") is_test = true;
+      else fail(split_col_ + 1, fmt::format("split value '{}' in {} must be 'train' or 'test'", printable(s), column_label(split_col_)));
+    }
+    std::string_view label = trim(fields[task_col_]);
+    if (label.empty()) fail(task_col_ + 1, fmt::format("empty task label in {}", column_label(task_col_)));
+    RawRows& raw = is_test ? out_.test : out_.train;
+    for (size_t c : feature_cols_) raw.values.push_back(parse_number(fields[c], c));
+    raw.y.push_back(parse_number(fields[target_col_], target_col_));
+    auto [it, inserted] = label_ids_.try_emplace(std::string(label), static_cast<int>(labels_.size()));
+    if (inserted) labels_.emplace_back(label);
+    raw.task.push_back(it->second);
+    (is_test ? test_lines_ : train_lines_).push_back(line_no_);
+  }
+
+  // Task ids follow the sorted task labels (numbers by value, then text), so
+  // outputs list tasks in the same order however the rows are shuffled.
+  ParsedCsv assign_task_ids() {
+    std::vector<int> train_locals;
+    std::vector<char> in_train(labels_.size(), 0);
+    for (int local : out_.train.task)
+      if (!in_train[local]) {
+        in_train[local] = 1;
+        train_locals.push_back(local);
+      }
+    std::sort(train_locals.begin(), train_locals.end(),
+              [&](int a, int b) { return label_less(labels_[a], labels_[b]); });
+    std::vector<int> remap(labels_.size(), -1);
+    for (int local : train_locals) {
+      remap[local] = static_cast<int>(out_.train.task_names.size());
+      out_.train.task_names.push_back(labels_[local]);
+    }
+    for (int& t : out_.train.task) t = remap[t];
+    for (size_t i = 0; i < out_.test.task.size(); ++i) {
+      int local = out_.test.task[i];
+      if (remap[local] < 0)
+        fail_line(test_lines_[i], task_col_ + 1,
+                  fmt::format("test task '{}' has no training rows", printable(labels_[local])));
+      out_.test.task[i] = remap[local];
+    }
+    out_.test.task_names = out_.train.task_names;
+    return std::move(out_);
+  }
+
+  std::string_view text_;
+  const std::string& name_;
+  const CsvOptions& options_;
+  size_t pos_ = 0;
+  long line_no_ = 0;
+  std::string_view line_;
+  std::deque<std::string> quoted_;
+  std::vector<std::string> header_;
+  size_t task_col_ = npos, target_col_ = npos, split_col_ = npos;
+  std::vector<size_t> feature_cols_;
+  std::unordered_map<std::string, int> label_ids_;
+  std::vector<std::string> labels_;
+  std::vector<long> train_lines_, test_lines_;
+  long rows_seen_ = 0;
+  ParsedCsv out_;
+};
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw DataError(fmt::format("{}:0:0: cannot open the file for reading", path));
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+// Maps the task ids of rows parsed on their own onto the task ids of `train`.
+void remap_to_train_tasks(RawRows& rows, const std::vector<std::string>& train_tasks, const std::string& path,
+                          const std::vector<long>& lines) {
+  std::unordered_map<std::string, int> id;
+  for (size_t k = 0; k < train_tasks.size(); ++k) id[train_tasks[k]] = static_cast<int>(k);
+  for (size_t i = 0; i < rows.task.size(); ++i) {
+    const std::string& label = rows.task_names[rows.task[i]];
+    auto it = id.find(label);
+    if (it == id.end())
+      throw DataError(fmt::format("{}:{}:1: task '{}' has no training rows", path, lines[i], printable(label)));
+    rows.task[i] = it->second;
+  }
+  rows.task_names = train_tasks;
+}
+
+void check_same_features(const RawRows& a, const RawRows& b, const std::string& path) {
+  if (a.feature_names != b.feature_names)
+    throw DataError(fmt::format("{}:1:1: feature columns differ from the training file's", path));
+}
+
+}  // namespace
+
+ParsedCsv parse_csv(std::string_view text, const std::string& name, const CsvOptions& options) {
+  return CsvParser(text, name, options).parse();
+}
+
+namespace {
+// Parses a file whose rows all belong to one split, remembering line numbers
+// for error messages about tasks.
+RawRows parse_single_split(const std::string& path, const CsvOptions& options, std::vector<long>& lines) {
+  std::string text = read_file(path);
+  ParsedCsv parsed = parse_csv(text, path, options);
+  if (parsed.has_split && !parsed.test.y.empty())
+    throw DataError(fmt::format("{}:1:1: has a '{}' column with test rows, but a separate test file was given too",
+                                path, options.split_column));
+  // Line numbers: data rows in file order (blank lines are skipped by the parser,
+  // so recount them here in the same way).
+  lines.clear();
+  long line_no = 0;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string::npos) end = text.size();
+    std::string_view line(text.data() + pos, end - pos);
+    ++line_no;
+    if (line_no > 1 && !trim(line).empty()) lines.push_back(line_no);
+    pos = end + 1;
+  }
+  return std::move(parsed.train);
+}
+}  // namespace
+
+TrainTest read_train_test(const std::string& train_path, const std::string& test_path, const CsvOptions& options) {
+  RawRows train_raw, test_raw;
+  if (test_path.empty()) {
+    std::string text = read_file(train_path);
+    ParsedCsv parsed = parse_csv(text, train_path, options);
+    if (!parsed.has_split)
+      throw DataError(fmt::format("{}:1:1: no '{}' column and no --test file: give one or the other", train_path,
+                                  options.split_column));
+    if (parsed.train.y.empty()) throw DataError(fmt::format("{}:1:1: no rows with split 'train'", train_path));
+    if (parsed.test.y.empty()) throw DataError(fmt::format("{}:1:1: no rows with split 'test'", train_path));
+    train_raw = std::move(parsed.train);
+    test_raw = std::move(parsed.test);
+  } else {
+    std::vector<long> train_lines, test_lines;
+    train_raw = parse_single_split(train_path, options, train_lines);
+    test_raw = parse_single_split(test_path, options, test_lines);
+    check_same_features(train_raw, test_raw, test_path);
+    remap_to_train_tasks(test_raw, train_raw.task_names, test_path, test_lines);
+  }
+  TrainTest out{make_dataset(train_raw, train_path), make_dataset(test_raw, test_path.empty() ? train_path : test_path)};
+  return out;
+}
+
+Dataset read_with_tasks_of(const std::string& path, const Dataset& train, const CsvOptions& options) {
+  std::vector<long> lines;
+  RawRows raw = parse_single_split(path, options, lines);
+  if (raw.feature_names != train.feature_names)
+    throw DataError(fmt::format("{}:1:1: feature columns differ from the training file's", path));
+  remap_to_train_tasks(raw, train.task_names, path, lines);
+  return make_dataset(raw, path);
+}
+
+}  // namespace mtif

@@ -1,0 +1,76 @@
+#include <algorithm>
+#include <numeric>
+
+#include "mtif/dataset.hpp"
+
+namespace mtif {
+
+int Dataset::task_of_row(Index stored_row) const {
+  auto it = std::upper_bound(task_begin.begin(), task_begin.end(), stored_row);
+  return static_cast<int>(it - task_begin.begin()) - 1;
+}
+
+std::vector<Index> Dataset::stored_row_of_file_row() const {
+  std::vector<Index> inverse(file_row.size());
+  for (size_t i = 0; i < file_row.size(); ++i) inverse[file_row[i]] = static_cast<Index>(i);
+  return inverse;
+}
+
+Dataset make_dataset(const RawRows& raw, std::string source) {
+  const Index n = static_cast<Index>(raw.y.size());
+  const Index d = static_cast<Index>(raw.feature_names.size());
+  const int K = static_cast<int>(raw.task_names.size());
+  Dataset data;
+  data.source = std::move(source);
+  data.feature_names = raw.feature_names;
+  data.task_names = raw.task_names;
+  data.task_begin.assign(K + 1, 0);
+  for (int t : raw.task) ++data.task_begin[t + 1];
+  std::partial_sum(data.task_begin.begin(), data.task_begin.end(), data.task_begin.begin());
+
+  data.X.resize(n, d);
+  data.y.resize(n);
+  data.file_row.resize(n);
+  std::vector<Index> next(data.task_begin.begin(), data.task_begin.end() - 1);
+  for (Index i = 0; i < n; ++i) {
+    Index row = next[raw.task[i]]++;
+    data.file_row[row] = i;
+    data.y(row) = raw.y[i];
+    for (Index j = 0; j < d; ++j) data.X(row, j) = raw.values[i * d + j];
+  }
+  return data;
+}
+
+void add_intercept(Dataset& data) {
+  data.X.conservativeResize(Eigen::NoChange, data.X.cols() + 1);
+  data.X.col(data.X.cols() - 1).setOnes();
+  data.feature_names.push_back("(intercept)");
+}
+
+Dataset drop_rows(const Dataset& data, const std::vector<Index>& stored_rows) {
+  std::vector<char> drop(data.num_rows(), 0);
+  for (Index r : stored_rows) drop[r] = 1;
+  Dataset out;
+  out.source = data.source;
+  out.feature_names = data.feature_names;
+  out.task_names = data.task_names;
+  const Index kept = data.num_rows() - std::count(drop.begin(), drop.end(), 1);
+  out.X.resize(kept, data.num_features());
+  out.y.resize(kept);
+  out.task_begin.assign(data.num_tasks() + 1, 0);
+  Index row = 0;
+  for (int k = 0; k < data.num_tasks(); ++k) {
+    out.task_begin[k] = row;
+    for (Index i = data.task_begin[k]; i < data.task_begin[k + 1]; ++i) {
+      if (drop[i]) continue;
+      out.X.row(row) = data.X.row(i);
+      out.y(row) = data.y(i);
+      out.file_row.push_back(data.file_row[i]);
+      ++row;
+    }
+  }
+  out.task_begin[data.num_tasks()] = row;
+  return out;
+}
+
+}  // namespace mtif

@@ -1,0 +1,103 @@
+#include "mtif/output.hpp"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <stdexcept>
+
+namespace mtif {
+
+AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
+  temp_path_ = fmt::format("{}.tmp-{}", path_, ::getpid());
+  file_ = std::fopen(temp_path_.c_str(), "wb");
+  if (!file_) throw std::runtime_error(fmt::format("{}: cannot write: {}", path_, std::strerror(errno)));
+}
+
+AtomicFile::~AtomicFile() {
+  if (file_) {
+    std::fclose(file_);
+    std::remove(temp_path_.c_str());
+  }
+}
+
+void AtomicFile::write(const char* data, size_t size) {
+  if (size && std::fwrite(data, 1, size, file_) != size)
+    throw std::runtime_error(fmt::format("{}: write failed: {}", path_, std::strerror(errno)));
+}
+
+void AtomicFile::write(fmt::memory_buffer& buffer) {
+  write(buffer.data(), buffer.size());
+  buffer.clear();
+}
+
+void AtomicFile::commit() {
+  bool ok = std::fflush(file_) == 0;
+  ok = std::fclose(file_) == 0 && ok;
+  file_ = nullptr;
+  if (!ok || std::rename(temp_path_.c_str(), path_.c_str()) != 0) {
+    std::remove(temp_path_.c_str());
+    throw std::runtime_error(fmt::format("{}: cannot finish writing: {}", path_, std::strerror(errno)));
+  }
+}
+
+void write_json_file(const std::string& path, const nlohmann::json& j) {
+  AtomicFile file(path);
+  std::string text = j.dump(2) + "\n";
+  file.write(text.data(), text.size());
+  file.commit();
+}
+
+nlohmann::json read_json_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error(path + ": cannot open the file for reading");
+  try {
+    return nlohmann::json::parse(in);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw std::runtime_error(path + ": not valid JSON: " + e.what());
+  }
+}
+
+void write_npy(const std::string& path, const MatrixXd& m) {
+  std::string header = fmt::format("{{'descr': '<f8', 'fortran_order': False, 'shape': ({}, {}), }}", m.rows(), m.cols());
+  // Magic (6) + version (2) + header length (2) + header, padded to 64 bytes, ending in '\n'.
+  size_t total = 10 + header.size() + 1;
+  header.append((64 - total % 64) % 64, ' ');
+  header.push_back('\n');
+  AtomicFile file(path);
+  const char magic[] = {'\x93', 'N', 'U', 'M', 'P', 'Y', 1, 0};
+  file.write(magic, sizeof magic);
+  const unsigned short length = static_cast<unsigned short>(header.size());
+  const char len_bytes[] = {static_cast<char>(length & 0xff), static_cast<char>(length >> 8)};
+  file.write(len_bytes, 2);
+  file.write(header.data(), header.size());
+  Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> row_major = m;
+  file.write(reinterpret_cast<const char*>(row_major.data()), sizeof(double) * row_major.size());
+  file.commit();
+}
+
+MatrixXd read_npy(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error(path + ": cannot open the file for reading");
+  char magic[8];
+  unsigned char len[2];
+  in.read(magic, 8);
+  in.read(reinterpret_cast<char*>(len), 2);
+  if (!in || std::memcmp(magic, "\x93NUMPY", 6) != 0 || magic[6] != 1)
+    throw std::runtime_error(path + ": not a version-1 .npy file");
+  std::string header(len[0] | (len[1] << 8), ' ');
+  in.read(header.data(), header.size());
+  if (header.find("'<f8'") == std::string::npos || header.find("'fortran_order': False") == std::string::npos)
+    throw std::runtime_error(path + ": only little-endian float64 C-order .npy is read here");
+  auto open = header.find('(');
+  long rows = 0, cols = 1;
+  if (std::sscanf(header.c_str() + open, "(%ld, %ld)", &rows, &cols) < 1)
+    throw std::runtime_error(path + ": cannot read the shape");
+  Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> m(rows, cols);
+  in.read(reinterpret_cast<char*>(m.data()), sizeof(double) * m.size());
+  if (!in) throw std::runtime_error(path + ": truncated data");
+  return m;
+}
+
+}  // namespace mtif

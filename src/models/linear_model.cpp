@@ -1,0 +1,167 @@
+#include "mtif/linear_model.hpp"
+
+#include <cmath>
+#include <limits>
+
+#include "mtif/block_schur_solver.hpp"
+#include "mtif/linear_curvature.hpp"
+
+namespace mtif {
+namespace {
+
+LinearModel zero_model(const Dataset& train, const LinearConfig& config) {
+  LinearModel m;
+  m.config = config;
+  m.feature_names = train.feature_names;
+  m.task_names = train.task_names;
+  m.theta.assign(train.num_tasks(), VectorXd::Zero(train.num_features()));
+  m.gamma = VectorXd::Zero(train.num_features());
+  return m;
+}
+
+double max_abs(const BlockVector& g) {
+  double out = g.gamma.cwiseAbs().maxCoeff();
+  for (const auto& t : g.theta) out = std::max(out, t.cwiseAbs().maxCoeff());
+  return out;
+}
+
+void add_scaled(LinearModel& m, const BlockVector& step, double scale) {
+  m.gamma += scale * step.gamma;
+  for (size_t k = 0; k < m.theta.size(); ++k) m.theta[k] += scale * step.theta[k];
+}
+
+}  // namespace
+
+VectorXd LinearModel::predict(const Dataset& data) const {
+  VectorXd f(data.num_rows());
+  for (int k = 0; k < data.num_tasks(); ++k) {
+    if (data.task_rows(k) == 0) continue;
+    f.segment(data.task_begin[k], data.task_rows(k)).noalias() = data.task_X(k) * task_weights(k);
+  }
+  return f;
+}
+
+double linear_objective(const LinearModel& model, const Dataset& train, const VectorXd* sample_weight) {
+  VectorXd f = model.predict(train);
+  double total = 0.5 * model.config.lambda_shared * model.gamma.squaredNorm();
+  for (int k = 0; k < train.num_tasks(); ++k) {
+    const Index n_k = train.task_rows(k);
+    double sum = 0;
+    for (Index i = train.task_begin[k]; i < train.task_begin[k + 1]; ++i) {
+      double w = sample_weight ? (*sample_weight)(i) : 1.0;
+      if (w != 0) sum += w * loss_value(model.config.loss, f(i), train.y(i));
+    }
+    if (n_k > 0) total += sum / double(n_k);
+    total += 0.5 * model.config.lambda_task * model.theta[k].squaredNorm();
+  }
+  return total;
+}
+
+// Damped Newton on the block system: one step is exact for the squared loss;
+// a second is taken only if rounding left the gradient above tolerance.
+LinearModel fit_linear(const Dataset& train, const LinearConfig& config, const VectorXd* sample_weight,
+                       const LinearModel* warm_start) {
+  LinearModel model = warm_start ? *warm_start : zero_model(train, config);
+  model.config = config;
+  model.report = FitReport{};
+  double objective = linear_objective(model, train, sample_weight);
+  for (int it = 0; it < config.max_newton_iterations; ++it) {
+    BlockVector grad = linear_gradient(model, train, sample_weight);
+    model.report.gradient_max_abs = max_abs(grad);
+    if (model.report.gradient_max_abs <= config.gradient_tolerance) break;
+    BlockSchurSolver solver(linear_block_hessian(model, train, sample_weight));
+    BlockVector step = solver.apply(grad);
+    // Backtracking (Armijo) line search along -step.
+    double decrement = grad.gamma.dot(step.gamma);
+    for (size_t k = 0; k < grad.theta.size(); ++k) decrement += grad.theta[k].dot(step.theta[k]);
+    double scale = 1.0;
+    LinearModel trial = model;
+    bool improved = false;
+    for (int ls = 0; ls < 40; ++ls) {
+      trial = model;
+      add_scaled(trial, step, -scale);
+      double value = linear_objective(trial, train, sample_weight);
+      if (value <= objective - 1e-4 * scale * decrement || (value <= objective && decrement < 1e-20)) {
+        objective = value;
+        improved = true;
+        break;
+      }
+      scale *= 0.5;
+    }
+    model.report.iterations = it + 1;
+    if (!improved) break;  // at the limit of floating point: no descent left
+    model.theta = std::move(trial.theta);
+    model.gamma = std::move(trial.gamma);
+  }
+  BlockVector grad = linear_gradient(model, train, sample_weight);
+  model.report.gradient_max_abs = max_abs(grad);
+  model.report.objective = objective;
+  // Rounding may stop Newton a little above the tolerance; far above is a failure.
+  model.report.converged = model.report.gradient_max_abs <= std::max(config.gradient_tolerance, 1e-8);
+  return model;
+}
+
+VectorXd task_mean_loss(const LinearModel& model, const Dataset& data) {
+  VectorXd f = model.predict(data);
+  VectorXd out(data.num_tasks());
+  for (int k = 0; k < data.num_tasks(); ++k) {
+    const Index n_k = data.task_rows(k);
+    double sum = 0;
+    for (Index i = data.task_begin[k]; i < data.task_begin[k + 1]; ++i)
+      sum += loss_value(model.config.loss, f(i), data.y(i));
+    out(k) = n_k > 0 ? sum / double(n_k) : std::numeric_limits<double>::quiet_NaN();
+  }
+  return out;
+}
+
+namespace {
+std::vector<double> to_vector(const VectorXd& v) { return std::vector<double>(v.data(), v.data() + v.size()); }
+VectorXd from_vector(const std::vector<double>& v) { return Eigen::Map<const VectorXd>(v.data(), v.size()); }
+}  // namespace
+
+nlohmann::json to_json(const LinearModel& model) {
+  nlohmann::json j;
+  j["format"] = "mtif-linear-model";
+  j["version"] = 1;
+  j["loss"] = loss_name(model.config.loss);
+  j["lambda_task"] = model.config.lambda_task;
+  j["lambda_shared"] = model.config.lambda_shared;
+  j["intercept"] = model.config.intercept;
+  j["features"] = model.feature_names;
+  j["tasks"] = model.task_names;
+  j["gamma"] = to_vector(model.gamma);
+  j["theta"] = nlohmann::json::array();
+  for (const auto& t : model.theta) j["theta"].push_back(to_vector(t));
+  j["fit"] = {{"iterations", model.report.iterations},
+              {"objective", model.report.objective},
+              {"gradient_max_abs", model.report.gradient_max_abs},
+              {"converged", model.report.converged}};
+  return j;
+}
+
+LinearModel linear_model_from_json(const nlohmann::json& j) {
+  if (j.value("format", "") != "mtif-linear-model")
+    throw std::runtime_error("not an mtif linear model file (missing \"format\": \"mtif-linear-model\")");
+  LinearModel m;
+  m.config.loss = parse_loss(j.at("loss").get<std::string>());
+  m.config.lambda_task = j.at("lambda_task").get<double>();
+  m.config.lambda_shared = j.at("lambda_shared").get<double>();
+  m.config.intercept = j.at("intercept").get<bool>();
+  m.feature_names = j.at("features").get<std::vector<std::string>>();
+  m.task_names = j.at("tasks").get<std::vector<std::string>>();
+  m.gamma = from_vector(j.at("gamma").get<std::vector<double>>());
+  for (const auto& t : j.at("theta")) m.theta.push_back(from_vector(t.get<std::vector<double>>()));
+  if (m.theta.size() != m.task_names.size() || m.gamma.size() != Index(m.feature_names.size()))
+    throw std::runtime_error("model file: parameter sizes do not match the task and feature lists");
+  for (const auto& t : m.theta)
+    if (t.size() != m.gamma.size()) throw std::runtime_error("model file: theta and gamma sizes differ");
+  if (j.contains("fit")) {
+    m.report.iterations = j["fit"].value("iterations", 0);
+    m.report.objective = j["fit"].value("objective", 0.0);
+    m.report.gradient_max_abs = j["fit"].value("gradient_max_abs", 0.0);
+    m.report.converged = j["fit"].value("converged", true);
+  }
+  return m;
+}
+
+}  // namespace mtif

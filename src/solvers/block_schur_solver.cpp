@@ -1,0 +1,51 @@
+#include "mtif/block_schur_solver.hpp"
+
+#include <fmt/format.h>
+
+#include <stdexcept>
+
+namespace mtif {
+namespace {
+
+// LDLT with a check that the matrix is numerically positive definite.
+Eigen::LDLT<MatrixXd> factor_spd(const MatrixXd& m, const std::string& what) {
+  Eigen::LDLT<MatrixXd> f(m);
+  if (f.info() != Eigen::Success || !f.isPositive() || (f.vectorD().array() <= 0).any())
+    throw std::runtime_error(fmt::format(
+        "{} is not positive definite: the fit is not a strict minimum (raise --lambda-task/--lambda-shared)", what));
+  return f;
+}
+
+std::string ill_conditioned(const std::string& what, double rcond) {
+  return fmt::format(
+      "{} is ill-conditioned (condition estimate {:.3g}): scores may lose accuracy; remove collinear features or "
+      "raise the lambdas",
+      what, 1.0 / std::max(rcond, 1e-300));
+}
+
+}  // namespace
+
+BlockSchurSolver::BlockSchurSolver(BlockHessian hessian, std::vector<std::string> task_names)
+    : hessian_(std::move(hessian)) {
+  const int K = hessian_.num_tasks();
+  auto label = [&](int k) {
+    return k < static_cast<int>(task_names.size()) ? fmt::format("A_{} (task '{}')", k, task_names[k])
+                                                   : fmt::format("A_{}", k);
+  };
+  schur_ = hessian_.C;
+  task_factors_.reserve(K);
+  condition_.task_rcond.resize(K);
+  for (int k = 0; k < K; ++k) {
+    task_factors_.push_back(factor_spd(hessian_.A[k], "block " + label(k)));
+    condition_.task_rcond[k] = task_factors_[k].rcond();
+    if (condition_.task_rcond[k] < kWarnRcond) warnings_.push_back(ill_conditioned("block " + label(k), condition_.task_rcond[k]));
+    schur_.noalias() -= hessian_.B[k].transpose() * task_factors_[k].solve(hessian_.B[k]);
+  }
+  schur_ = 0.5 * (schur_ + schur_.transpose());  // symmetric up to rounding
+  schur_factor_ = factor_spd(schur_, "the Schur complement N of the shared block");
+  condition_.schur_rcond = schur_factor_.rcond();
+  if (condition_.schur_rcond < kWarnRcond)
+    warnings_.push_back(ill_conditioned("the Schur complement N of the shared block", condition_.schur_rcond));
+}
+
+}  // namespace mtif

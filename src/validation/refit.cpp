@@ -1,0 +1,29 @@
+#include <stdexcept>
+#include <string>
+
+#include "mtif/validation.hpp"
+
+namespace mtif {
+
+MatrixXd leave_one_out(const LinearModel& full, const Dataset& train, const Dataset& test, const Targets& targets,
+                       const std::vector<Index>& rows) {
+  const VectorXd base = target_losses(full, test, targets);
+  const std::vector<Index> stored = train.stored_row_of_file_row();
+  MatrixXd out(rows.size(), targets.size());
+  std::string error;
+#pragma omp parallel for schedule(dynamic)
+  for (Index i = 0; i < Index(rows.size()); ++i) {
+    VectorXd weight = VectorXd::Ones(train.num_rows());
+    weight(stored[rows[i]]) = 0.0;
+    LinearModel refit = fit_linear(train, full.config, &weight, &full);
+    if (!refit.report.converged) {
+#pragma omp critical
+      error = "refit without train row " + std::to_string(rows[i]) + " did not converge";
+    }
+    out.row(i) = (target_losses(refit, test, targets) - base).transpose();
+  }
+  if (!error.empty()) throw std::runtime_error(error);
+  return out;
+}
+
+}  // namespace mtif

@@ -1,0 +1,91 @@
+#include <chrono>
+#include <stdexcept>
+
+#include "mtif/block_schur_solver.hpp"
+#include "mtif/linear_curvature.hpp"
+#include "mtif/validation.hpp"
+
+namespace mtif {
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// Row weights that remove every row of task l.
+VectorXd without_task(const Dataset& train, int l) {
+  VectorXd weight = VectorXd::Ones(train.num_rows());
+  weight.segment(train.task_begin[l], train.task_rows(l)).setZero();
+  return weight;
+}
+
+}  // namespace
+
+Relatedness relatedness_by_retraining(const LinearModel& full, const Dataset& train, const Dataset& test,
+                                      const Targets& targets) {
+  auto start = std::chrono::steady_clock::now();
+  const int K = train.num_tasks();
+  const VectorXd base = target_losses(full, test, targets);
+  Relatedness out{"retrain", MatrixXd(K, targets.size()), 0};
+  bool converged = true;
+#pragma omp parallel for schedule(dynamic)
+  for (int l = 0; l < K; ++l) {
+    VectorXd weight = without_task(train, l);
+    // With no data left, theta_l's only term is its penalty, so the refit sets
+    // it to 0: the same as removing theta_l (mtif-math.md 4).
+    LinearModel refit = fit_linear(train, full.config, &weight, &full);
+    if (!refit.report.converged) converged = false;
+    out.matrix.row(l) = (target_losses(refit, test, targets) - base).transpose();
+  }
+  if (!converged) throw std::runtime_error("a leave-one-task-out refit did not converge");
+  out.seconds = seconds_since(start);
+  return out;
+}
+
+Relatedness relatedness_by_newton(const LinearModel& full, const Dataset& train, const Dataset& test,
+                                  const Targets& targets) {
+  auto start = std::chrono::steady_clock::now();
+  const int K = train.num_tasks();
+  const Index d = train.num_features();
+  const VectorXd base = target_losses(full, test, targets);
+  BlockSchurSolver solver(linear_block_hessian(full, train));
+  const BlockHessian& h = solver.hessian();
+  // A_j^-1 B_j for every task, reused by every removed task.
+  std::vector<MatrixXd> A_inv_B(K);
+  std::vector<MatrixXd> B_t_A_inv_B(K);
+  for (int j = 0; j < K; ++j) {
+    A_inv_B[j] = solver.solve_task(j, h.B[j]);
+    B_t_A_inv_B[j] = h.B[j].transpose() * A_inv_B[j];
+  }
+  // grad_gamma of task l's data term at the fit.
+  const VectorXd r = row_loss_derivatives(full, train);
+  Relatedness out{"newton", MatrixXd(K, targets.size()), 0};
+#pragma omp parallel for schedule(dynamic)
+  for (int l = 0; l < K; ++l) {
+    const Index n_l = train.task_rows(l);
+    VectorXd b = VectorXd::Zero(d);
+    if (n_l > 0) b = train.task_X(l).transpose() * r.segment(train.task_begin[l], n_l) / double(n_l);
+    MatrixXd schur_without = solver.schur() + B_t_A_inv_B[l] - h.C_task[l];
+    VectorXd delta_gamma = Eigen::LDLT<MatrixXd>(schur_without).solve(b);
+    LinearModel stepped = full;
+    stepped.gamma += delta_gamma;
+    for (int j = 0; j < K; ++j) stepped.theta[j] -= A_inv_B[j] * delta_gamma;
+    stepped.theta[l].setZero();  // task l's own parameters leave with it
+    out.matrix.row(l) = (target_losses(stepped, test, targets) - base).transpose();
+  }
+  out.seconds = seconds_since(start);
+  return out;
+}
+
+Relatedness relatedness_by_mtif(const LinearModel& full, const Dataset& train, const Dataset& test,
+                                const Targets& targets) {
+  (void)test;
+  auto start = std::chrono::steady_clock::now();
+  BlockSchurSolver solver(linear_block_hessian(full, train));
+  InfluenceScores scores = linear_influence(full, train, solver, targets, ScoreMode::FirstOrder);
+  Relatedness out{"mtif", sum_by_source_task(scores, train.num_tasks()), 0};
+  out.seconds = seconds_since(start);
+  return out;
+}
+
+}  // namespace mtif
