@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace mtif {
 namespace {
@@ -106,9 +107,13 @@ class CsvParser {
     while (next_line()) {
       if (trim(line_).empty()) continue;
       split_line(fields);
-      if (fields.size() != header_.size())
-        fail(std::min(fields.size(), header_.size()) + 1,
-             fmt::format("ragged row: {} fields, the header has {}", fields.size(), header_.size()));
+      if (fields.size() < header_.size())
+        fail(fields.size() + 1, fmt::format("ragged row: {} fields, the header has {} (no value for {})",
+                                            fields.size(), header_.size(), column_label(fields.size())));
+      if (fields.size() > header_.size())
+        fail(header_.size() + 1, fmt::format("ragged row: {} fields, the header has {} (field {} is past the last {})",
+                                             fields.size(), header_.size(), header_.size() + 1,
+                                             column_label(header_.size() - 1)));
       add_row(fields);
     }
     if (rows_seen_ == 0) fail_line(line_no_, 1, "no data rows after the header");
@@ -122,7 +127,7 @@ class CsvParser {
   [[noreturn]] void fail(size_t column, const std::string& message) const {
     fail_line(line_no_, column, message);
   }
-  std::string column_label(size_t col) const { return fmt::format("column '{}'", header_[col]); }
+  std::string column_label(size_t col) const { return fmt::format("column '{}'", printable(header_[col])); }
 
   bool next_line() {
     if (pos_ >= text_.size()) return false;
@@ -132,24 +137,34 @@ class CsvParser {
     if (!line_.empty() && line_.back() == '\r') line_.remove_suffix(1);
     pos_ = end + 1;
     ++line_no_;
-    if (line_.find('\0') != std::string_view::npos) fail(1, "the line contains a NUL byte (binary file?)");
+    if (size_t nul = line_.find('\0'); nul != std::string_view::npos) {
+      size_t col = static_cast<size_t>(std::count(line_.begin(), line_.begin() + nul, ',')) + 1;
+      fail(col, fmt::format("the line contains a NUL byte{} (binary file?)",
+                            col <= header_.size() ? " in " + column_label(col - 1) : std::string()));
+    }
     return true;
   }
 
   void split_line(std::vector<std::string_view>& fields) {
-    if (!split_fields(line_, fields, quoted_)) fail(1, "a double quote is never closed on this line");
+    if (!split_fields(line_, fields, quoted_)) {
+      size_t col = fields.size();  // the fields before the one whose quote is left open
+      fail(col + 1, fmt::format("a double quote opened in {} is never closed on this line",
+                                col < header_.size() ? column_label(col) : fmt::format("field {}", col + 1)));
+    }
   }
 
   void read_header() {
-    if (text_.empty() || !next_line() || trim(line_).empty())
+    if (text_.substr(0, 3) == "\xEF\xBB\xBF") pos_ = 3;  // UTF-8 byte order mark (spreadsheet exports)
+    if (pos_ >= text_.size() || !next_line() || trim(line_).empty())
       throw DataError(fmt::format("{}:1:1: empty file (expected a header line)", name_));
     std::vector<std::string_view> fields;
     split_line(fields);
     for (auto f : fields) header_.emplace_back(trim(f));
+    std::unordered_set<std::string_view> seen;
     for (size_t c = 0; c < header_.size(); ++c) {
       if (header_[c].empty()) fail(c + 1, "empty column name in the header");
-      for (size_t e = 0; e < c; ++e)
-        if (header_[e] == header_[c]) fail(c + 1, fmt::format("column '{}' appears twice in the header", header_[c]));
+      if (!seen.insert(header_[c]).second)
+        fail(c + 1, fmt::format("column '{}' appears twice in the header", printable(header_[c])));
     }
     task_col_ = find_required(options_.task_column, "task column");
     target_col_ = find_required(options_.target_column, "target column (choose it with --target)");
@@ -164,6 +179,8 @@ class CsvParser {
           fail_line(1, header_.size() + 1, fmt::format("missing feature column '{}' (named by --features)", f));
         if (c == task_col_ || c == target_col_ || c == split_col_)
           fail_line(1, c + 1, fmt::format("column '{}' cannot be both a feature and the task/target/split", f));
+        if (std::find(feature_cols_.begin(), feature_cols_.end(), c) != feature_cols_.end())
+          fail_line(1, c + 1, fmt::format("column '{}' is named twice by --features", f));
         feature_cols_.push_back(c);
       }
     }
@@ -187,7 +204,7 @@ class CsvParser {
   double parse_number(std::string_view field, size_t col) const {
     std::string_view s = trim(field);
     if (s.empty()) fail(col + 1, fmt::format("empty value in {}", column_label(col)));
-    if (s.front() == '+') s.remove_prefix(1);
+    if (s.front() == '+' && (s.size() == 1 || s[1] != '-')) s.remove_prefix(1);  // "+-1" stays non-numeric
     double value = 0;
     auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
     if (ec == std::errc::result_out_of_range)
@@ -241,7 +258,8 @@ class CsvParser {
       int local = out_.test.task[i];
       if (remap[local] < 0)
         fail_line(test_lines_[i], task_col_ + 1,
-                  fmt::format("test task '{}' has no training rows", printable(labels_[local])));
+                  fmt::format("test task '{}' in {} has no training rows", printable(labels_[local]),
+                              column_label(task_col_)));
       out_.test.task[i] = remap[local];
     }
     out_.test.task_names = out_.train.task_names;
@@ -273,24 +291,55 @@ std::string read_file(const std::string& path) {
   return buffer.str();
 }
 
+// Trimmed header fields of text that parse_csv accepted.
+std::vector<std::string> header_columns(std::string_view text) {
+  if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
+  std::string_view line = text.substr(0, text.find('\n'));
+  std::vector<std::string_view> fields;
+  std::deque<std::string> storage;
+  split_fields(line, fields, storage);
+  std::vector<std::string> out;
+  for (auto f : fields) out.emplace_back(trim(f));
+  return out;
+}
+
+// 1-based column of `name`, or one past the last column when it is absent.
+size_t column_number(const std::vector<std::string>& header, const std::string& name) {
+  return static_cast<size_t>(std::find(header.begin(), header.end(), name) - header.begin()) + 1;
+}
+
 // Maps the task ids of rows parsed on their own onto the task ids of `train`.
 void remap_to_train_tasks(RawRows& rows, const std::vector<std::string>& train_tasks, const std::string& path,
-                          const std::vector<long>& lines) {
+                          const std::vector<long>& lines, const std::vector<std::string>& header,
+                          const std::string& task_column) {
   std::unordered_map<std::string, int> id;
   for (size_t k = 0; k < train_tasks.size(); ++k) id[train_tasks[k]] = static_cast<int>(k);
   for (size_t i = 0; i < rows.task.size(); ++i) {
     const std::string& label = rows.task_names[rows.task[i]];
     auto it = id.find(label);
     if (it == id.end())
-      throw DataError(fmt::format("{}:{}:1: task '{}' has no training rows", path, lines[i], printable(label)));
+      throw DataError(fmt::format("{}:{}:{}: task '{}' in column '{}' has no training rows", path, lines[i],
+                                  column_number(header, task_column), printable(label), task_column));
     rows.task[i] = it->second;
   }
   rows.task_names = train_tasks;
 }
 
-void check_same_features(const RawRows& a, const RawRows& b, const std::string& path) {
-  if (a.feature_names != b.feature_names)
-    throw DataError(fmt::format("{}:1:1: feature columns differ from the training file's", path));
+// The feature columns of `path` (whose header is `header`) must be the training file's, in order.
+void check_same_features(const std::vector<std::string>& train, const std::vector<std::string>& other,
+                         const std::vector<std::string>& header, const std::string& path) {
+  for (size_t i = 0; i < std::max(train.size(), other.size()); ++i) {
+    if (i >= other.size())
+      throw DataError(fmt::format("{}:1:{}: missing feature column '{}' that the training data has", path,
+                                  header.size() + 1, printable(train[i])));
+    if (i >= train.size())
+      throw DataError(fmt::format("{}:1:{}: column '{}' is not a feature of the training data", path,
+                                  column_number(header, other[i]), printable(other[i])));
+    if (train[i] != other[i])
+      throw DataError(fmt::format("{}:1:{}: feature column '{}' where the training data has '{}' (feature columns "
+                                  "must match the training data's, in order)",
+                                  path, column_number(header, other[i]), printable(other[i]), printable(train[i])));
+  }
 }
 
 }  // namespace
@@ -300,17 +349,23 @@ ParsedCsv parse_csv(std::string_view text, const std::string& name, const CsvOpt
 }
 
 namespace {
-// Parses a file whose rows all belong to one split, remembering line numbers
-// for error messages about tasks.
-RawRows parse_single_split(const std::string& path, const CsvOptions& options, std::vector<long>& lines) {
+// Parses a file whose rows all belong to one split, remembering its header and
+// the line of each row for error messages about tasks and features.
+struct SingleSplit {
+  RawRows rows;
+  std::vector<std::string> header;
+  std::vector<long> lines;
+};
+SingleSplit parse_single_split(const std::string& path, const CsvOptions& options) {
   std::string text = read_file(path);
   ParsedCsv parsed = parse_csv(text, path, options);
+  SingleSplit out;
+  out.header = header_columns(text);
   if (parsed.has_split && !parsed.test.y.empty())
-    throw DataError(fmt::format("{}:1:1: has a '{}' column with test rows, but a separate test file was given too",
-                                path, options.split_column));
+    throw DataError(fmt::format("{}:1:{}: has a '{}' column with test rows, but a separate test file was given too",
+                                path, column_number(out.header, options.split_column), options.split_column));
   // Line numbers: data rows in file order (blank lines are skipped by the parser,
   // so recount them here in the same way).
-  lines.clear();
   long line_no = 0;
   size_t pos = 0;
   while (pos < text.size()) {
@@ -318,10 +373,11 @@ RawRows parse_single_split(const std::string& path, const CsvOptions& options, s
     if (end == std::string::npos) end = text.size();
     std::string_view line(text.data() + pos, end - pos);
     ++line_no;
-    if (line_no > 1 && !trim(line).empty()) lines.push_back(line_no);
+    if (line_no > 1 && !trim(line).empty()) out.lines.push_back(line_no);
     pos = end + 1;
   }
-  return std::move(parsed.train);
+  out.rows = std::move(parsed.train);
+  return out;
 }
 }  // namespace
 
@@ -330,31 +386,34 @@ TrainTest read_train_test(const std::string& train_path, const std::string& test
   if (test_path.empty()) {
     std::string text = read_file(train_path);
     ParsedCsv parsed = parse_csv(text, train_path, options);
+    std::vector<std::string> header = header_columns(text);
+    size_t split_col = column_number(header, options.split_column);
     if (!parsed.has_split)
-      throw DataError(fmt::format("{}:1:1: no '{}' column and no --test file: give one or the other", train_path,
-                                  options.split_column));
-    if (parsed.train.y.empty()) throw DataError(fmt::format("{}:1:1: no rows with split 'train'", train_path));
-    if (parsed.test.y.empty()) throw DataError(fmt::format("{}:1:1: no rows with split 'test'", train_path));
+      throw DataError(fmt::format("{}:1:{}: no '{}' column and no --test file: give one or the other", train_path,
+                                  split_col, options.split_column));
+    for (auto [raw, which] : {std::pair{&parsed.train, "train"}, std::pair{&parsed.test, "test"}})
+      if (raw->y.empty())
+        throw DataError(fmt::format("{}:1:{}: no rows with '{}' in column '{}'", train_path, split_col, which,
+                                    options.split_column));
     train_raw = std::move(parsed.train);
     test_raw = std::move(parsed.test);
   } else {
-    std::vector<long> train_lines, test_lines;
-    train_raw = parse_single_split(train_path, options, train_lines);
-    test_raw = parse_single_split(test_path, options, test_lines);
-    check_same_features(train_raw, test_raw, test_path);
-    remap_to_train_tasks(test_raw, train_raw.task_names, test_path, test_lines);
+    SingleSplit train = parse_single_split(train_path, options);
+    SingleSplit test = parse_single_split(test_path, options);
+    check_same_features(train.rows.feature_names, test.rows.feature_names, test.header, test_path);
+    remap_to_train_tasks(test.rows, train.rows.task_names, test_path, test.lines, test.header, options.task_column);
+    train_raw = std::move(train.rows);
+    test_raw = std::move(test.rows);
   }
   TrainTest out{make_dataset(train_raw, train_path), make_dataset(test_raw, test_path.empty() ? train_path : test_path)};
   return out;
 }
 
 Dataset read_with_tasks_of(const std::string& path, const Dataset& train, const CsvOptions& options) {
-  std::vector<long> lines;
-  RawRows raw = parse_single_split(path, options, lines);
-  if (raw.feature_names != train.feature_names)
-    throw DataError(fmt::format("{}:1:1: feature columns differ from the training file's", path));
-  remap_to_train_tasks(raw, train.task_names, path, lines);
-  return make_dataset(raw, path);
+  SingleSplit file = parse_single_split(path, options);
+  check_same_features(train.feature_names, file.rows.feature_names, file.header, path);
+  remap_to_train_tasks(file.rows, train.task_names, path, file.lines, file.header, options.task_column);
+  return make_dataset(file.rows, path);
 }
 
 }  // namespace mtif

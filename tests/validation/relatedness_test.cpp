@@ -1,0 +1,136 @@
+// Task-level influence: the Newton leave-one-task-out estimator equals
+// brute-force retraining for the squared loss; the first-order matrix is the
+// sum of the row scores.
+#include <gtest/gtest.h>
+
+#include "mtif/block_schur_solver.hpp"
+#include "mtif/linear_curvature.hpp"
+#include "mtif/validation.hpp"
+#include "support/dense_reference.hpp"
+#include "support/test_data.hpp"
+
+namespace mtif {
+namespace {
+
+struct Shape {
+  const char* name;
+  int tasks, features;
+  std::vector<int> rows;
+};
+void PrintTo(const Shape& s, std::ostream* os) { *os << s.name; }
+
+class RelatednessShapes : public ::testing::TestWithParam<Shape> {};
+
+// Dense retraining without task l: its rows get weight 0, which leaves theta_l
+// with only its penalty, so it becomes 0.
+MatrixXd dense_loto(const LinearModel& model, const TrainTest& data, const Targets& targets) {
+  MatrixXd out(data.train.num_tasks(), targets.size());
+  VectorXd base = target_losses(model, data.test, targets);
+  for (int l = 0; l < data.train.num_tasks(); ++l) {
+    VectorXd weight = VectorXd::Ones(data.train.num_rows());
+    weight.segment(data.train.task_begin[l], data.train.task_rows(l)).setZero();
+    LinearModel refit = test::unstack(test::dense_squared_fit(data.train, model.config, weight), model);
+    out.row(l) = (target_losses(refit, data.test, targets) - base).transpose();
+  }
+  return out;
+}
+
+TEST_P(RelatednessShapes, NewtonAndRetrainEqualDenseRetraining) {
+  const Shape& s = GetParam();
+  TrainTest data = test::make_data(s.tasks, s.features, s.rows);
+  LinearConfig config;
+  config.lambda_task = 0.4;
+  config.lambda_shared = 0.2;
+  LinearModel model = fit_linear(data.train, config);
+  Targets targets = task_targets(model, data.test);
+  MatrixXd truth = dense_loto(model, data, targets);
+  const double scale = truth.cwiseAbs().maxCoeff();
+  Relatedness newton = relatedness_by_newton(model, data.train, data.test, targets);
+  Relatedness retrain = relatedness_by_retraining(model, data.train, data.test, targets);
+  EXPECT_LT((newton.matrix - truth).cwiseAbs().maxCoeff(), 1e-8 * scale);
+  EXPECT_LT((retrain.matrix - truth).cwiseAbs().maxCoeff(), 1e-8 * scale);
+}
+
+TEST_P(RelatednessShapes, MtifIsSumOfRowScores) {
+  const Shape& s = GetParam();
+  TrainTest data = test::make_data(s.tasks, s.features, s.rows);
+  LinearModel model = fit_linear(data.train, LinearConfig{});
+  Targets targets = task_targets(model, data.test);
+  BlockSchurSolver solver(linear_block_hessian(model, data.train));
+  InfluenceScores scores = linear_influence(model, data.train, solver, targets, ScoreMode::FirstOrder);
+  Relatedness r = relatedness_by_mtif(model, data.train, data.test, targets);
+  for (int l = 0; l < data.train.num_tasks(); ++l)
+    for (int t = 0; t < targets.size(); ++t) {
+      double sum = 0;
+      for (Index row = 0; row < scores.total.rows(); ++row)
+        if (scores.train_task[row] == l) sum += scores.total(row, t);
+      EXPECT_NEAR(r.matrix(l, t), sum, 1e-12 * std::max(1.0, std::abs(sum)));
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, RelatednessShapes,
+                         ::testing::Values(Shape{"TwoTasks", 2, 5, {30}}, Shape{"ManyTasks", 10, 4, {20}},
+                                           Shape{"MoreFeaturesThanRows", 4, 15, {6}},
+                                           Shape{"VeryDifferentSizes", 3, 6, {4, 150, 30}}),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+// The generator's conflicting task hurts the others: removing it lowers their loss.
+TEST(Relatedness, ConflictingTaskHasNegativeRow) {
+  TrainTest data = test::make_data(5, 6, {150});
+  LinearModel model = fit_linear(data.train, LinearConfig{});
+  Targets targets = task_targets(model, data.test);
+  Relatedness r = relatedness_by_retraining(model, data.train, data.test, targets);
+  const int conflicting = 4;  // make_data puts the conflicting task last
+  for (int t = 0; t < targets.size(); ++t) {
+    if (targets.task[t] == conflicting) continue;
+    EXPECT_LT(r.matrix(conflicting, t), 0.0) << "target " << t;
+    EXPECT_GT(r.matrix(0, t), 0.0) << "target " << t;  // a related task helps
+  }
+}
+
+TEST(Stats, PearsonAndSpearman) {
+  VectorXd a(5), b(5);
+  a << 1, 2, 3, 4, 5;
+  b << 2, 4, 6, 8, 10;
+  EXPECT_NEAR(pearson(a, b), 1.0, 1e-15);
+  b << 1, 4, 9, 16, 25;  // monotone, not linear
+  EXPECT_NEAR(spearman(a, b), 1.0, 1e-15);
+  EXPECT_LT(pearson(a, b), 0.99);
+  b << 5, 4, 3, 2, 1;
+  EXPECT_NEAR(spearman(a, b), -1.0, 1e-15);
+}
+
+TEST(Stats, TiesShareAverageRank) {
+  VectorXd v(4);
+  v << 10, 20, 20, 5;
+  VectorXd r = average_ranks(v);
+  EXPECT_DOUBLE_EQ(r(3), 0.0);
+  EXPECT_DOUBLE_EQ(r(0), 1.0);
+  EXPECT_DOUBLE_EQ(r(1), 2.5);
+  EXPECT_DOUBLE_EQ(r(2), 2.5);
+}
+
+TEST(Stats, CompareScoresSplitsWithinAndBetween) {
+  MatrixXd pred(2, 2), actual(2, 2);
+  pred << 1, 2, 3, 4;
+  actual << 1, 2, 3, 5;
+  AgreementSplit a = compare_scores(pred, actual, {0, 1}, {0, 1});
+  EXPECT_EQ(a.within_task.count, 2);
+  EXPECT_EQ(a.between_task.count, 2);
+  EXPECT_DOUBLE_EQ(a.within_task.max_abs_error, 1.0);  // (1,1): 4 vs 5
+  EXPECT_DOUBLE_EQ(a.between_task.max_abs_error, 0.0);
+}
+
+TEST(RowSpec, ParsesListsAndRanges) {
+  EXPECT_EQ(parse_row_spec("0-2,5,4", 10), (std::vector<Index>{0, 1, 2, 4, 5}));
+  EXPECT_EQ(parse_row_spec("all", 3), (std::vector<Index>{0, 1, 2}));
+  EXPECT_EQ(parse_row_spec("3,3,1-3", 5), (std::vector<Index>{1, 2, 3}));
+  EXPECT_THROW(parse_row_spec("0-10", 5), std::invalid_argument);
+  EXPECT_THROW(parse_row_spec("a", 5), std::invalid_argument);
+  EXPECT_THROW(parse_row_spec("3-1", 5), std::invalid_argument);
+  EXPECT_THROW(parse_row_spec("-1", 5), std::invalid_argument);
+  EXPECT_THROW(parse_row_spec("", 5), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace mtif
