@@ -134,7 +134,7 @@ void run_demo(const DemoOptions& o) {
   clock.lap();
   MatrixXd actual = leave_one_out(run.model, run.data.train, run.data.test, targets, rows);
   double loo_s = clock.lap();
-  InfluenceScores exact = linear_influence(run.model, run.data.train, *run.solver, targets, ScoreMode::Exact);
+  InfluenceScores exact = linear_influence(run.model, run.data.train, *run.solver, targets, ScoreMode::Exact, false);
   std::vector<int> row_task;
   MatrixXd pred_first(rows.size(), targets.size()), pred_exact(rows.size(), targets.size());
   for (size_t i = 0; i < rows.size(); ++i) {

@@ -35,7 +35,8 @@ void register_influence(CLI::App& app) {
     Stopwatch clock;
     Targets targets = make_targets(run, o->targets);
     ScoreMode mode = parse_score_mode(o->mode);
-    InfluenceScores scores = linear_influence(run.model, run.data.train, *run.solver, targets, mode);
+    const bool npy = o->scores_path.size() > 4 && o->scores_path.substr(o->scores_path.size() - 4) == ".npy";
+    InfluenceScores scores = linear_influence(run.model, run.data.train, *run.solver, targets, mode, !npy);
     run.timings["score_s"] = clock.lap();
     nlohmann::json settings = settings_json(o->data, o->model);
     settings["targets"] = o->targets;

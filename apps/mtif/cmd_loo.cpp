@@ -12,7 +12,7 @@ namespace mtif::cli {
 
 namespace {
 // Predicted scores of the listed rows, in the same layout as the LOO matrix.
-MatrixXd rows_of(const MatrixXd& scores, const std::vector<Index>& rows) {
+MatrixXd rows_of(const ScoreMatrix& scores, const std::vector<Index>& rows) {
   MatrixXd out(rows.size(), scores.cols());
   for (size_t i = 0; i < rows.size(); ++i) out.row(i) = scores.row(rows[i]);
   return out;
@@ -48,9 +48,9 @@ void register_loo(CLI::App& app) {
     Stopwatch clock;
     MatrixXd actual = leave_one_out(run.model, train, run.data.test, targets, rows);
     run.timings["refits_s"] = clock.lap();
-    InfluenceScores first = linear_influence(run.model, train, *run.solver, targets, ScoreMode::FirstOrder);
+    InfluenceScores first = linear_influence(run.model, train, *run.solver, targets, ScoreMode::FirstOrder, false);
     run.timings["first_order_s"] = clock.lap();
-    InfluenceScores exact = linear_influence(run.model, train, *run.solver, targets, ScoreMode::Exact);
+    InfluenceScores exact = linear_influence(run.model, train, *run.solver, targets, ScoreMode::Exact, false);
     run.timings["exact_s"] = clock.lap();
     write_loo(o->loo_path, actual, rows, first.train_task, targets, train.task_names);
     std::vector<int> row_task;

@@ -41,18 +41,22 @@ Targets row_targets(const LinearModel& model, const Dataset& test);
 // Current value V_t of each target's loss.
 VectorXd target_losses(const LinearModel& model, const Dataset& test, const Targets& targets);
 
+// Row-major, so one train row's scores are contiguous (and an .npy write is a copy).
+using ScoreMatrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
 struct InfluenceScores {
   // rows: train rows in file order; columns: targets.
-  MatrixXd total;
-  MatrixXd task_part;
-  MatrixXd shared_part;
+  ScoreMatrix total;
+  ScoreMatrix task_part;    // empty unless parts were asked for
+  ScoreMatrix shared_part;  // empty unless parts were asked for
   std::vector<int> train_task;  // task of each train row, file order
   VectorXd leverage;            // exact mode: h_r u_r^T H^-1 u_r / n_l, file order
   ScoreMode mode = ScoreMode::FirstOrder;
 };
 
+// `with_parts` keeps the task and shared parts beside the total (two more n x T matrices).
 InfluenceScores linear_influence(const LinearModel& model, const Dataset& train, const BlockInverse& solver,
-                                 const Targets& targets, ScoreMode mode);
+                                 const Targets& targets, ScoreMode mode, bool with_parts = true);
 
 // K x T sums of the scores of each source task's rows (first-order LOTO).
 MatrixXd sum_by_source_task(const InfluenceScores& scores, int num_tasks);

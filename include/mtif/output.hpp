@@ -33,7 +33,9 @@ void write_json_file(const std::string& path, const nlohmann::json& j);
 nlohmann::json read_json_file(const std::string& path);
 
 // A float64 matrix in NumPy's .npy format (C order).
-void write_npy(const std::string& path, const MatrixXd& m);
+using RowMajorMatrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+void write_npy(const std::string& path, const RowMajorMatrix& m);
+void write_npy(const std::string& path, const MatrixXd& m);  // copies to C order first
 MatrixXd read_npy(const std::string& path);
 
 }  // namespace mtif

@@ -96,16 +96,24 @@ TrainBlock train_block(const BlockInverse& solver, int l, Index d) {
 class LinearScorer {
  public:
   LinearScorer(const LinearModel& model, const Dataset& train, const BlockInverse& solver, const Targets& targets,
-               ScoreMode mode)
-      : model_(model), train_(train), solver_(solver), targets_(targets), mode_(mode), d_(train.num_features()) {}
+               ScoreMode mode, bool with_parts)
+      : model_(model),
+        train_(train),
+        solver_(solver),
+        targets_(targets),
+        mode_(mode),
+        with_parts_(with_parts),
+        d_(train.num_features()) {}
 
   InfluenceScores run() {
     const Index n = train_.num_rows();
     const int T = targets_.size();
     out_.mode = mode_;
-    out_.total.setZero(n, T);
-    out_.task_part.setZero(n, T);
-    out_.shared_part.setZero(n, T);
+    out_.total.resize(n, T);  // every row is written by exactly one task
+    if (with_parts_) {
+      out_.task_part.resize(n, T);
+      out_.shared_part.resize(n, T);
+    }
     out_.train_task.resize(n);
     if (mode_ == ScoreMode::Exact) out_.leverage.setZero(n);
     derivative_ = row_loss_derivatives(model_, train_);
@@ -113,13 +121,17 @@ class LinearScorer {
     prepare_targets();
     const int K = train_.num_tasks();
     std::string error;
-#pragma omp parallel for schedule(dynamic)
-    for (int l = 0; l < K; ++l) {
-      try {
-        score_task(l);
-      } catch (const std::exception& e) {  // exceptions must not leave an OpenMP region
+#pragma omp parallel
+    {
+      MatrixXd workspace;  // per thread, reused across tasks: avoids a fresh large buffer per task
+#pragma omp for schedule(dynamic)
+      for (int l = 0; l < K; ++l) {
+        try {
+          score_task(l, workspace);
+        } catch (const std::exception& e) {  // exceptions must not leave an OpenMP region
 #pragma omp critical
-        error = e.what();
+          error = e.what();
+        }
       }
     }
     if (!error.empty()) throw std::runtime_error(error);
@@ -169,7 +181,7 @@ class LinearScorer {
           targets_.curvature_factor[t] * D[targets_.task[t]];
   }
 
-  void score_task(int l) {
+  void score_task(int l, MatrixXd& workspace) {
     const Index n_l = train_.task_rows(l);
     if (n_l == 0) return;
     const Index begin = train_.task_begin[l];
@@ -195,36 +207,48 @@ class LinearScorer {
       S = X * E.transpose();
     }
     MatrixXd W = block.P.transpose() * V_;  // d x T: p_r^T v_t = r x^T W
-    MatrixXd shared = scale.asDiagonal() * (X * W);
-    MatrixXd task = MatrixXd::Zero(n_l, targets_.size());
-    for (int t : targets_of_task_[l]) task.col(t) = scale.cwiseProduct(X * A_inv_a_.col(t));
-    MatrixXd total = shared + task;
-    if (mode_ == ScoreMode::Exact) add_second_order(l, X, block, S, scale, total);
+    // Row-major blocks, so copying a row into the file-order output is contiguous.
+    ScoreMatrix shared(n_l, targets_.size());
+    shared.noalias() = X * W;
+    shared = scale.asDiagonal() * shared;
+    ScoreMatrix total = shared;
+    ScoreMatrix task;
+    if (with_parts_) task.setZero(n_l, targets_.size());
+    for (int t : targets_of_task_[l]) {
+      VectorXd own = scale.cwiseProduct(X * A_inv_a_.col(t));
+      total.col(t) += own;
+      if (with_parts_) task.col(t) = own;
+    }
+    if (mode_ == ScoreMode::Exact) add_second_order(l, X, block, S, scale, total, workspace);
     for (Index i = 0; i < n_l; ++i) {
       const Index row = train_.file_row[begin + i];
       out_.train_task[row] = l;
       out_.total.row(row) = total.row(i);
-      out_.task_part.row(row) = task.row(i);
-      out_.shared_part.row(row) = shared.row(i);
+      if (with_parts_) {
+        out_.task_part.row(row) = task.row(i);
+        out_.shared_part.row(row) = shared.row(i);
+      }
     }
   }
 
   template <typename XBlock>
   void add_second_order(int l, const XBlock& X, const TrainBlock& block, const MatrixXd& S, const VectorXd& scale,
-                        MatrixXd& total) const {
+                        ScoreMatrix& total, MatrixXd& Y) const {
     const Index n_l = X.rows();
-    constexpr Index kChunk = 2048;  // bounds the n_chunk x (sum of factor ranks) buffer
+    constexpr Index kChunk = 256;  // bounds the chunk x (sum of factor ranks) buffer Y
     for (Index start = 0; start < n_l; start += kChunk) {
       const Index rows = std::min(kChunk, n_l - start);
-      MatrixXd Y = S.middleRows(start, rows) * G_all_.transpose();
+      if (Y.rows() != kChunk || Y.cols() != G_all_.rows()) Y.resize(kChunk, G_all_.rows());
+      auto Yc = Y.topRows(rows);
+      Yc.noalias() = S.middleRows(start, rows) * G_all_.transpose();
       for (int t : targets_of_task_[l]) {
         const Index width = targets_.curvature_factor[t].rows();
-        Y.middleCols(factor_offset_[t], width) +=
+        Yc.middleCols(factor_offset_[t], width) +=
             X.middleRows(start, rows) * (targets_.curvature_factor[t] * block.A_inv).transpose();
       }
       for (int t = 0; t < targets_.size(); ++t) {
         const Index width = factor_offset_[t + 1] - factor_offset_[t];
-        VectorXd sq = Y.middleCols(factor_offset_[t], width).rowwise().squaredNorm();
+        VectorXd sq = Yc.middleCols(factor_offset_[t], width).rowwise().squaredNorm();
         total.col(t).segment(start, rows) +=
             0.5 * scale.segment(start, rows).array().square().matrix().cwiseProduct(sq);
       }
@@ -236,6 +260,7 @@ class LinearScorer {
   const BlockInverse& solver_;
   const Targets& targets_;
   ScoreMode mode_;
+  bool with_parts_;
   Index d_;
   VectorXd derivative_, curvature_;
   std::vector<std::vector<int>> targets_of_task_;
@@ -247,8 +272,8 @@ class LinearScorer {
 }  // namespace
 
 InfluenceScores linear_influence(const LinearModel& model, const Dataset& train, const BlockInverse& solver,
-                                 const Targets& targets, ScoreMode mode) {
-  return LinearScorer(model, train, solver, targets, mode).run();
+                                 const Targets& targets, ScoreMode mode, bool with_parts) {
+  return LinearScorer(model, train, solver, targets, mode, with_parts).run();
 }
 
 MatrixXd sum_by_source_task(const InfluenceScores& scores, int num_tasks) {

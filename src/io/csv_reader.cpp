@@ -7,8 +7,9 @@
 #include <cctype>
 #include <cmath>
 #include <deque>
-#include <fstream>
-#include <sstream>
+#include <cstdio>
+#include <cstring>
+#include <memory>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -166,8 +167,8 @@ class CsvParser {
       if (!seen.insert(header_[c]).second)
         fail(c + 1, fmt::format("column '{}' appears twice in the header", printable(header_[c])));
     }
-    task_col_ = find_required(options_.task_column, "task column");
-    target_col_ = find_required(options_.target_column, "target column (choose it with --target)");
+    task_col_ = find_required(options_.task_column, "task column", "choose it with --task-column");
+    target_col_ = find_required(options_.target_column, "target column", "choose it with --target");
     split_col_ = find_column(options_.split_column);
     if (options_.features.empty()) {
       for (size_t c = 0; c < header_.size(); ++c)
@@ -188,6 +189,15 @@ class CsvParser {
     for (auto* raw : {&out_.train, &out_.test})
       for (size_t c : feature_cols_) raw->feature_names.push_back(header_[c]);
     out_.has_split = split_col_ != npos;
+    // Reserve for every line being a training row, so the value arrays never regrow.
+    size_t lines = 1;
+    for (const char* p = text_.data() + std::min(pos_, text_.size()), *end = text_.data() + text_.size();
+         (p = static_cast<const char*>(std::memchr(p, '\n', end - p))) != nullptr; ++p)
+      ++lines;
+    out_.train.values.reserve(lines * feature_cols_.size());
+    out_.train.y.reserve(lines);
+    out_.train.task.reserve(lines);
+    train_lines_.reserve(lines);
   }
 
   static constexpr size_t npos = static_cast<size_t>(-1);
@@ -195,9 +205,9 @@ class CsvParser {
     auto it = std::find(header_.begin(), header_.end(), name);
     return it == header_.end() ? npos : static_cast<size_t>(it - header_.begin());
   }
-  size_t find_required(const std::string& name, const char* what) const {
+  size_t find_required(const std::string& name, const char* what, const char* hint) const {
     size_t c = find_column(name);
-    if (c == npos) fail_line(1, header_.size() + 1, fmt::format("missing {} '{}' in the header", what, name));
+    if (c == npos) fail_line(1, header_.size() + 1, fmt::format("missing {} '{}' in the header ({})", what, name, hint));
     return c;
   }
 
@@ -283,12 +293,35 @@ class CsvParser {
   ParsedCsv out_;
 };
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw DataError(fmt::format("{}:0:0: cannot open the file for reading", path));
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
+// The bytes of a file, read once into a buffer that is not zero-filled first.
+struct FileText {
+  std::unique_ptr<char[]> data;
+  size_t size = 0;
+  std::string_view view() const { return {data.get(), size}; }
+};
+
+FileText read_file(const std::string& path) {
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rb"), &std::fclose);
+  if (!file) throw DataError(fmt::format("{}:0:0: cannot open the file for reading", path));
+  FileText text;
+  size_t capacity = 1 << 16;
+  if (std::fseek(file.get(), 0, SEEK_END) == 0) {
+    long size = std::ftell(file.get());
+    std::rewind(file.get());
+    if (size > 0) capacity = static_cast<size_t>(size) + 1;
+  }
+  text.data.reset(new char[capacity]);
+  // Reads until end of file, growing the buffer if the file was not seekable (a pipe).
+  for (size_t got; (got = std::fread(text.data.get() + text.size, 1, capacity - text.size, file.get())) > 0;) {
+    text.size += got;
+    if (text.size == capacity) {
+      std::unique_ptr<char[]> bigger(new char[capacity * 2]);
+      std::copy(text.data.get(), text.data.get() + text.size, bigger.get());
+      text.data = std::move(bigger);
+      capacity *= 2;
+    }
+  }
+  return text;
 }
 
 // Trimmed header fields of text that parse_csv accepted.
@@ -357,7 +390,8 @@ struct SingleSplit {
   std::vector<long> lines;
 };
 SingleSplit parse_single_split(const std::string& path, const CsvOptions& options) {
-  std::string text = read_file(path);
+  FileText file = read_file(path);
+  std::string_view text = file.view();
   ParsedCsv parsed = parse_csv(text, path, options);
   SingleSplit out;
   out.header = header_columns(text);
@@ -384,9 +418,9 @@ SingleSplit parse_single_split(const std::string& path, const CsvOptions& option
 TrainTest read_train_test(const std::string& train_path, const std::string& test_path, const CsvOptions& options) {
   RawRows train_raw, test_raw;
   if (test_path.empty()) {
-    std::string text = read_file(train_path);
-    ParsedCsv parsed = parse_csv(text, train_path, options);
-    std::vector<std::string> header = header_columns(text);
+    FileText file = read_file(train_path);
+    ParsedCsv parsed = parse_csv(file.view(), train_path, options);
+    std::vector<std::string> header = header_columns(file.view());
     size_t split_col = column_number(header, options.split_column);
     if (!parsed.has_split)
       throw DataError(fmt::format("{}:1:{}: no '{}' column and no --test file: give one or the other", train_path,

@@ -59,7 +59,9 @@ nlohmann::json read_json_file(const std::string& path) {
   }
 }
 
-void write_npy(const std::string& path, const MatrixXd& m) {
+void write_npy(const std::string& path, const MatrixXd& m) { write_npy(path, RowMajorMatrix(m)); }
+
+void write_npy(const std::string& path, const RowMajorMatrix& m) {
   std::string header = fmt::format("{{'descr': '<f8', 'fortran_order': False, 'shape': ({}, {}), }}", m.rows(), m.cols());
   // Magic (6) + version (2) + header length (2) + header, padded to 64 bytes, ending in '\n'.
   size_t total = 10 + header.size() + 1;
@@ -72,8 +74,7 @@ void write_npy(const std::string& path, const MatrixXd& m) {
   const char len_bytes[] = {static_cast<char>(length & 0xff), static_cast<char>(length >> 8)};
   file.write(len_bytes, 2);
   file.write(header.data(), header.size());
-  Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> row_major = m;
-  file.write(reinterpret_cast<const char*>(row_major.data()), sizeof(double) * row_major.size());
+  file.write(reinterpret_cast<const char*>(m.data()), sizeof(double) * m.size());
   file.commit();
 }
 

@@ -82,7 +82,7 @@ Relatedness relatedness_by_mtif(const LinearModel& full, const Dataset& train, c
   (void)test;
   auto start = std::chrono::steady_clock::now();
   BlockSchurSolver solver(linear_block_hessian(full, train));
-  InfluenceScores scores = linear_influence(full, train, solver, targets, ScoreMode::FirstOrder);
+  InfluenceScores scores = linear_influence(full, train, solver, targets, ScoreMode::FirstOrder, false);
   Relatedness out{"mtif", sum_by_source_task(scores, train.num_tasks()), 0};
   out.seconds = seconds_since(start);
   return out;
