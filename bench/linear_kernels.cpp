@@ -12,6 +12,10 @@
 //   MTIF_BENCH_SHAPES="100x1000x50,100x10000x50" build-bench/bench/mtif_bench_linear
 // Benchmarks run shape by shape, so the data of one shape is generated once.
 //
+// Allocator settings follow apps/mtif/main.cpp (mallopt), so in-process
+// iterations reuse freed memory; first-touch page-fault costs show up in the
+// whole-process runs of scripts/bench_linear.sh instead.
+//
 // The score kernels report counters `score/fit` (time of the kernel / time of
 // one fit of the same model) and `(factor+score)/fit` (what `mtif influence`
 // adds to a fit: it factors the Hessian again, then scores).
@@ -27,6 +31,7 @@
 #include <string>
 #include <vector>
 
+#include <malloc.h>
 #include <unistd.h>
 
 #include "mtif/block_schur_solver.hpp"
@@ -200,6 +205,11 @@ std::vector<Shape> shapes_from_env() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // The same allocator settings as apps/mtif/main.cpp, so a kernel that frees and
+  // re-allocates a large buffer per iteration is timed as the CLI would run it
+  // (otherwise each iteration pays fresh-page faults, ~3 ms per MB on this VM).
+  mallopt(M_MMAP_THRESHOLD, 1 << 30);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   const std::vector<std::pair<const char*, void (*)(benchmark::State&)>> kernels = {

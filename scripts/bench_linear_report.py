@@ -101,6 +101,7 @@ def summarise(records):
         s[key] = median([r.get(key) for r in ok])
     s["wall_s_min"] = min(r["wall_s"] for r in ok if "wall_s" in r)
     s["wall_s_all"] = [r.get("wall_s") for r in ok]
+    s["cpu_s"] = median([(r.get("user_s") or 0) + (r.get("sys_s") or 0) for r in ok])
     s["others_cpu_fraction_max"] = max((r.get("others_cpu_fraction") or 0) for r in ok)
     s["reruns_for_load"] = sum(r.get("attempts", 1) - 1 for r in records)
     keys = sorted({k for r in ok for k in r.get("timings", {})})
@@ -109,16 +110,25 @@ def summarise(records):
 
 
 def memory_model(K, n_k, d, csv_bytes, threads):
-    """Bytes the CLI is expected to hold, by component (see bench/README.md)."""
+    """Bytes the CLI is expected to hold, by component (see bench/README.md).
+
+    Matches the code as of commit dee073a: the CSV is read into one buffer sized
+    from the file, the parsed values are reserved, `linear_influence` keeps only
+    the total n x T matrix (row-major) when the output is .npy, and write_npy
+    writes it without a copy. `mtif` sets M_MMAP_THRESHOLD/M_TRIM_THRESHOLD to
+    1 GiB, so freed buffers stay in the heap: the CSV buffer freed after parsing
+    is still counted in RSS when the score matrix is allocated above it.
+    """
     n, T, m_per_task = K * n_k, K, 50
     X = n * d * 8
     blocks = 4 * K * d * d * 8  # A_k, B_k, C_k in BlockHessian + the LDLT of each A_k
     pxp = 3 * d * d * 8         # C, N and its LDLT
     score = n * T * 8           # one n x T matrix of doubles
-    rank = min(m_per_task, d)
-    exact_extra = (min(n_k, 2048) * T * rank * 8) * threads + T * rank * d * 8 + K * d * d * 8
-    read_peak = max(2 * csv_bytes, csv_bytes + 2 * X, 3 * X)  # text + stringstream copy; raw rows + X
-    first_order_peak = X + blocks + pxp + 4 * score  # total, task_part, shared_part + row-major .npy copy
+    rank = min(m_per_task, d)   # rows of each target's curvature factor
+    exact_extra = threads * 256 * T * rank * 8 + T * rank * d * 8 + K * d * d * 8  # Y per thread, G_all, D_k
+    runtime = 12e6              # binary, libraries, test set, small buffers (measured: ~12 MB)
+    read_peak = max(csv_bytes + X, 2 * X)  # text + parsed values; then parsed values + X
+    fit_peak = max(read_peak, X + blocks + pxp) + runtime
     return {
         "data_X_bytes": X,
         "task_blocks_bytes": blocks,
@@ -127,9 +137,10 @@ def memory_model(K, n_k, d, csv_bytes, threads):
         "train_csv_bytes": csv_bytes,
         "issue_model_bytes": X + blocks // 4 + d * d * 8,
         "issue_model_plus_one_score_matrix_bytes": X + blocks // 4 + d * d * 8 + score,
-        "predicted_fit_peak_bytes": max(read_peak, X + blocks + pxp),
-        "predicted_first_order_peak_bytes": max(read_peak, first_order_peak),
-        "predicted_exact_peak_bytes": max(read_peak, first_order_peak + exact_extra),
+        "predicted_fit_peak_bytes": fit_peak,
+        "predicted_first_order_peak_bytes": fit_peak + score,
+        "predicted_exact_peak_bytes": fit_peak + score + exact_extra,
+        "predicted_first_order_peak_if_read_buffers_returned_bytes": max(read_peak, X + blocks + pxp + score) + runtime,
         "exact_extra_bytes": exact_extra,
     }
 
@@ -206,6 +217,7 @@ def main():
             entry = {}
             for what, key in (("fit", "fit_s"), ("fit", "read_s"), ("first_order", "score_s"), ("exact", "score_s"),
                               ("fit", "wall_s"), ("first_order", "wall_s"), ("exact", "wall_s"),
+                              ("fit", "cpu_s"), ("first_order", "cpu_s"), ("exact", "cpu_s"),
                               ("fit", "peak_rss_bytes"), ("first_order", "peak_rss_bytes")):
                 a, b = metric(s, what, key), metric(base, what, key)
                 if a is not None and b:
@@ -241,8 +253,8 @@ def main():
           f"script {meta.get('script_total_s', '?')} s")
     print()
     print("| shape K x n_k x d | rows | runs fit/fo/exact | read s | fit s | factor s | first-order score s | exact score s "
-          "| whole-process s fit / fo / exact | peak RSS MB fit / fo / exact | score/fit fo / exact | whole fo/fit | others' CPU % (max) |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "| whole-process s fit / fo / exact | CPU s (user+sys) fit / fo / exact | peak RSS MB fit / fo / exact | score/fit fo / exact | whole fo/fit | others' CPU % (max) |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for s in shapes:
         res, rt = s["results"], s["ratios"]
         def w(what, key="wall_s", scale=1.0):
@@ -254,6 +266,7 @@ def main():
               f"| {fmt(s['factor_s_median_all_runs'])} "
               f"| {fmt(metric(s, 'first_order', 'score_s'))} | {fmt(metric(s, 'exact', 'score_s'))} "
               f"| {w('fit')} / {w('first_order')} / {w('exact')} "
+              f"| {w('fit', 'cpu_s')} / {w('first_order', 'cpu_s')} / {w('exact', 'cpu_s')} "
               f"| {w('fit', 'peak_rss_bytes', MB)} / {w('first_order', 'peak_rss_bytes', MB)} / {w('exact', 'peak_rss_bytes', MB)} "
               f"| {fmt(rt.get('first_order_score_over_fit'))} / {fmt(rt.get('exact_score_over_fit'))} "
               f"| {fmt(rt.get('first_order_whole_process_over_fit_whole_process'))} "

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 build=build-asan
 jobs="$(nproc 2>/dev/null || echo 2)"
 
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMTIF_SANITIZE=ON -DMTIF_BUILD_BENCH=OFF \
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMTIF_SANITIZE=ON -DMTIF_BUILD_BENCH=OFF -DMTIF_WITH_TORCH=OFF \
   -DMTIF_BUILD_TESTS=ON >/dev/null
 cmake --build "$build" -j"$jobs"
 

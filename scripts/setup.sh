@@ -6,6 +6,7 @@ packages=(
   libeigen3-dev libcli11-dev nlohmann-json3-dev libfmt-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev   # libFuzzer and sanitizer runtimes for scripts/fuzz.sh
+  libtorch-dev               # neural models (CPU build of PyTorch 1.13)
   time python3 python3-numpy
 )
 missing=()

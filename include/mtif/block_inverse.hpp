@@ -39,6 +39,9 @@ class BlockInverse {
   virtual MatrixXd border(int k, const MatrixXd& gamma_side) const = 0;      // B_k v
   virtual MatrixXd border_t(int k, const MatrixXd& task_side) const = 0;     // B_k^T t
   virtual MatrixXd solve_schur(const MatrixXd& rhs) const = 0;               // N^-1 rhs
+  // B_k v for every task at once (an iterative solver gets them from one
+  // curvature product per column).
+  virtual std::vector<MatrixXd> border_all(const MatrixXd& gamma_side) const;
   // Human-readable warnings about conditioning or convergence (empty if none).
   virtual std::vector<std::string> warnings() const { return {}; }
 

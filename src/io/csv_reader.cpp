@@ -5,8 +5,10 @@
 #include <algorithm>
 #include <charconv>
 #include <cctype>
+#include <cerrno>
 #include <cmath>
 #include <deque>
+#include <filesystem>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -303,6 +305,8 @@ struct FileText {
 FileText read_file(const std::string& path) {
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rb"), &std::fclose);
   if (!file) throw DataError(fmt::format("{}:0:0: cannot open the file for reading", path));
+  std::error_code ec;  // a folder opens, and its "size" at SEEK_END can be 2^63 - 1
+  if (std::filesystem::is_directory(path, ec)) throw DataError(fmt::format("{}:0:0: is a folder, not a file", path));
   FileText text;
   size_t capacity = 1 << 16;
   if (std::fseek(file.get(), 0, SEEK_END) == 0) {
@@ -321,6 +325,8 @@ FileText read_file(const std::string& path) {
       capacity *= 2;
     }
   }
+  if (std::ferror(file.get()))  // not a short file: a read that failed (EIO, a folder, ...)
+    throw DataError(fmt::format("{}:0:0: cannot read the file: {}", path, std::strerror(errno)));
   return text;
 }
 

@@ -6,6 +6,12 @@ MatrixXd BlockInverse::partial_out(int k, const MatrixXd& task_side, const Matri
   return gamma_side - border_t(k, solve_task(k, task_side));
 }
 
+std::vector<MatrixXd> BlockInverse::border_all(const MatrixXd& gamma_side) const {
+  std::vector<MatrixXd> out;
+  for (int k = 0; k < num_tasks(); ++k) out.push_back(border(k, gamma_side));
+  return out;
+}
+
 BlockVector BlockInverse::apply(const BlockVector& v) const {
   // Solve A_k t_k + B_k g = v_k,  sum_k B_k^T t_k + C g = v_gamma:
   // N g = v_gamma - sum_k B_k^T A_k^-1 v_k,  then t_k = A_k^-1 (v_k - B_k g).

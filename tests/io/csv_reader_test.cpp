@@ -379,6 +379,15 @@ TEST(ReadTrainTest, UnreadableFile) {
   EXPECT_TRUE(ThrowsDataError([&] { read_train_test(missing, "", {}); }, missing + ":", {"cannot open"}));
 }
 
+TEST(ReadTrainTest, FolderInsteadOfAFile) {
+  TempDir dir;
+  std::string folder = dir.file("sub");
+  std::filesystem::create_directories(folder);
+  std::string test = dir.write("test.csv", "task,y,a\nt,1,2\n");
+  EXPECT_TRUE(ThrowsDataError([&] { read_train_test(folder, test, {}); }, folder + ":0:0:", {"folder"}));
+  EXPECT_TRUE(ThrowsDataError([&] { read_train_test(test, folder, {}); }, folder + ":0:0:", {"folder"}));
+}
+
 TEST(ReadTrainTest, TestTaskUnseenInTrainingSeparateFile) {
   TempDir dir;
   std::string train = dir.write("train.csv", "y,a,task\n1,2,t1\n1,2,t2\n");

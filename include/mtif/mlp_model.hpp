@@ -1,0 +1,76 @@
+// Shared-bottom multitask network (mtif-math.md 1.2): a shared MLP trunk
+// (gamma) and one linear head per task (theta_k), trained with a real
+// optimiser (Adam or SGD with momentum) in double precision through LibTorch.
+//
+// LibTorch stays behind this header (pimpl): including it does not pull in
+// <torch/torch.h>, which costs ~20 s per translation unit.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "mtif/block_inverse.hpp"
+#include "mtif/dataset.hpp"
+
+namespace mtif {
+
+enum class HeadKind { Regression, Binary, Softmax };
+HeadKind parse_head_kind(const std::string& loss);  // squared | logistic | softmax
+
+struct MlpConfig {
+  std::vector<int> hidden{32};     // trunk widths
+  std::string activation = "tanh"; // tanh | relu | gelu (smooth ones give better-behaved Hessians)
+  HeadKind head = HeadKind::Binary;
+  int classes = 2;                 // softmax heads
+  double weight_decay = 1e-3;      // Omega = wd/2 |w|^2 on trunk and heads, part of the objective
+  std::string optimizer = "adam";  // adam | sgd (with momentum)
+  double learning_rate = 1e-2;
+  double momentum = 0.9;
+  int epochs = 30;
+  int batch_size = 128;
+  std::uint64_t seed = 0;
+};
+
+struct MlpImpl;  // LibTorch tensors; defined in src/models/mlp_impl.hpp
+
+class MlpModel {
+ public:
+  MlpModel();
+  ~MlpModel();
+  MlpModel(const MlpModel& other);  // deep copy of the parameters
+  MlpModel& operator=(const MlpModel& other);
+  MlpModel(MlpModel&&) noexcept;
+  MlpModel& operator=(MlpModel&&) noexcept;
+
+  const MlpConfig& config() const;
+  int num_tasks() const;
+  Index shared_size() const;       // p
+  Index head_size(int k) const;    // d_k
+  BlockVector parameters() const;  // theta_k per task, gamma
+  void set_parameters(const BlockVector& w);
+
+  VectorXd row_losses(const Dataset& data) const;      // per stored row
+  VectorXd task_mean_loss(const Dataset& data) const;  // V_k (NaN without rows)
+  // Objective of mtif-math.md 1 with sample weights (nullptr = all 1), and its gradient.
+  double objective(const Dataset& train, const VectorXd* weight = nullptr) const;
+  BlockVector objective_gradient(const Dataset& train, const VectorXd* weight = nullptr) const;
+
+  MlpImpl& impl() const { return *impl_; }
+
+ private:
+  std::unique_ptr<MlpImpl> impl_;
+};
+
+struct MlpTrainOptions {
+  const VectorXd* weight = nullptr;       // sample weights sigma (stored order)
+  const MlpModel* warm_start = nullptr;   // start from these parameters
+  long steps = -1;                        // optimiser steps; -1 = epochs * batches per epoch
+};
+
+// Minibatches draw rows uniformly; each row's loss is scaled by n / (batch * n_k)
+// so a batch is an unbiased estimate of the per-task averaged objective.
+MlpModel train_mlp(const Dataset& train, const MlpConfig& config, const MlpTrainOptions& options = {});
+
+}  // namespace mtif

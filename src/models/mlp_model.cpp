@@ -1,0 +1,268 @@
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <random>
+#include <stdexcept>
+
+#include "mlp_impl.hpp"
+
+namespace mtif {
+
+HeadKind parse_head_kind(const std::string& loss) {
+  if (loss == "squared") return HeadKind::Regression;
+  if (loss == "logistic") return HeadKind::Binary;
+  if (loss == "softmax") return HeadKind::Softmax;
+  throw std::invalid_argument("unknown loss '" + loss + "' (expected squared, logistic or softmax)");
+}
+
+namespace {
+const auto kDouble = torch::TensorOptions().dtype(torch::kFloat64);
+
+torch::Tensor activate(const std::string& name, const torch::Tensor& t) {
+  if (name == "tanh") return torch::tanh(t);
+  if (name == "relu") return torch::relu(t);
+  if (name == "gelu") return torch::gelu(t);
+  throw std::invalid_argument("unknown activation '" + name + "' (expected tanh, relu or gelu)");
+}
+
+// PyTorch's default Linear initialisation: U(-1/sqrt(in), 1/sqrt(in)).
+std::vector<torch::Tensor> linear_layer(int in, int out) {
+  double bound = 1.0 / std::sqrt(double(in));
+  return {torch::empty({out, in}, kDouble).uniform_(-bound, bound).requires_grad_(),
+          torch::empty({out}, kDouble).uniform_(-bound, bound).requires_grad_()};
+}
+
+MlpImpl initial_network(const MlpConfig& config, Index inputs, int tasks) {
+  torch::manual_seed(config.seed);
+  MlpImpl net;
+  net.config = config;
+  int in = static_cast<int>(inputs);
+  for (int width : config.hidden) {
+    for (auto& t : linear_layer(in, width)) net.trunk.push_back(t);
+    in = width;
+  }
+  for (int k = 0; k < tasks; ++k) net.heads.push_back(linear_layer(in, net.out_dim()));
+  return net;
+}
+
+std::vector<torch::Tensor> detached_copy(const std::vector<torch::Tensor>& ts) {
+  std::vector<torch::Tensor> out;
+  for (const auto& t : ts) out.push_back(t.detach().clone().requires_grad_());
+  return out;
+}
+}  // namespace
+
+std::vector<torch::Tensor> MlpImpl::all_parameters() const {
+  std::vector<torch::Tensor> out;
+  for (const auto& h : heads) out.insert(out.end(), h.begin(), h.end());
+  out.insert(out.end(), trunk.begin(), trunk.end());
+  return out;
+}
+
+torch::Tensor MlpImpl::features(const torch::Tensor& x) const {
+  torch::Tensor z = x;
+  for (size_t j = 0; j + 1 < trunk.size(); j += 2) z = activate(config.activation, torch::addmm(trunk[j + 1], z, trunk[j].t()));
+  return z;
+}
+
+torch::Tensor MlpImpl::outputs(const torch::Tensor& z, const std::vector<Index>& task_begin) const {
+  std::vector<torch::Tensor> parts;
+  for (size_t k = 0; k + 1 < task_begin.size(); ++k) {
+    Index n_k = task_begin[k + 1] - task_begin[k];
+    if (n_k == 0) continue;
+    parts.push_back(torch::addmm(heads[k][1], z.narrow(0, task_begin[k], n_k), heads[k][0].t()));
+  }
+  return torch::cat(parts, 0);
+}
+
+torch::Tensor MlpImpl::row_loss(const torch::Tensor& f, const torch::Tensor& y) const {
+  switch (config.head) {
+    case HeadKind::Regression:
+      return 0.5 * (f.squeeze(1) - y).pow(2);
+    case HeadKind::Binary: {
+      torch::Tensor g = f.squeeze(1);
+      return torch::nn::functional::softplus(g) - y * g;
+    }
+    case HeadKind::Softmax:
+      return -torch::log_softmax(f, 1).gather(1, y.to(torch::kLong).unsqueeze(1)).squeeze(1);
+  }
+  throw std::logic_error("unknown head kind");
+}
+
+torch::Tensor MlpImpl::penalty() const {
+  torch::Tensor sum = torch::zeros({}, kDouble);
+  for (const auto& p : all_parameters()) sum = sum + p.pow(2).sum();
+  return 0.5 * config.weight_decay * sum;
+}
+
+TorchData to_torch(const Dataset& data, const VectorXd* weight) {
+  using RowMajor = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  RowMajor x = data.X;
+  TorchData t;
+  t.x = torch::from_blob(x.data(), {data.num_rows(), data.num_features()}, kDouble).clone();
+  t.y = torch::from_blob(const_cast<double*>(data.y.data()), {data.num_rows()}, kDouble).clone();
+  VectorXd w(data.num_rows());
+  for (int k = 0; k < data.num_tasks(); ++k)
+    for (Index i = data.task_begin[k]; i < data.task_begin[k + 1]; ++i)
+      w(i) = (weight ? (*weight)(i) : 1.0) / double(data.task_rows(k));
+  t.row_weight = torch::from_blob(w.data(), {data.num_rows()}, kDouble).clone();
+  t.task_begin = data.task_begin;
+  return t;
+}
+
+torch::Tensor objective_tensor(const MlpImpl& net, const TorchData& data) {
+  torch::Tensor f = net.outputs(net.features(data.x), data.task_begin);
+  return (net.row_loss(f, data.y) * data.row_weight).sum() + net.penalty();
+}
+
+VectorXd flatten(const std::vector<torch::Tensor>& tensors) {
+  Index size = 0;
+  for (const auto& t : tensors) size += t.numel();
+  VectorXd out(size);
+  Index offset = 0;
+  for (const auto& t : tensors) {
+    torch::Tensor c = t.detach().contiguous();
+    std::copy(c.data_ptr<double>(), c.data_ptr<double>() + c.numel(), out.data() + offset);
+    offset += c.numel();
+  }
+  return out;
+}
+
+std::vector<torch::Tensor> unflatten(const VectorXd& v, const std::vector<torch::Tensor>& like) {
+  std::vector<torch::Tensor> out;
+  Index offset = 0;
+  for (const auto& t : like) {
+    out.push_back(torch::from_blob(const_cast<double*>(v.data()) + offset, t.sizes(), kDouble).clone());
+    offset += t.numel();
+  }
+  if (offset != v.size()) throw std::logic_error("unflatten: size mismatch");
+  return out;
+}
+
+BlockVector to_blocks(const MlpImpl& net, const std::vector<torch::Tensor>& per_parameter) {
+  BlockVector b;
+  size_t i = 0;
+  for (size_t k = 0; k < net.heads.size(); ++k, i += 2) b.theta.push_back(flatten({per_parameter[i], per_parameter[i + 1]}));
+  b.gamma = flatten(std::vector<torch::Tensor>(per_parameter.begin() + i, per_parameter.end()));
+  return b;
+}
+
+std::vector<torch::Tensor> from_blocks(const MlpImpl& net, const BlockVector& v) {
+  std::vector<torch::Tensor> out;
+  for (size_t k = 0; k < net.heads.size(); ++k)
+    for (auto& t : unflatten(v.theta[k], net.heads[k])) out.push_back(t);
+  for (auto& t : unflatten(v.gamma, net.trunk)) out.push_back(t);
+  return out;
+}
+
+// ---- MlpModel ----
+
+MlpModel::MlpModel() : impl_(std::make_unique<MlpImpl>()) {}
+MlpModel::~MlpModel() = default;
+MlpModel::MlpModel(MlpModel&&) noexcept = default;
+MlpModel& MlpModel::operator=(MlpModel&&) noexcept = default;
+MlpModel::MlpModel(const MlpModel& other) : impl_(std::make_unique<MlpImpl>()) { *this = other; }
+MlpModel& MlpModel::operator=(const MlpModel& other) {
+  if (this == &other) return *this;
+  impl_->config = other.impl_->config;
+  impl_->trunk = detached_copy(other.impl_->trunk);
+  impl_->heads.clear();
+  for (const auto& h : other.impl_->heads) impl_->heads.push_back(detached_copy(h));
+  return *this;
+}
+
+const MlpConfig& MlpModel::config() const { return impl_->config; }
+int MlpModel::num_tasks() const { return static_cast<int>(impl_->heads.size()); }
+Index MlpModel::shared_size() const { return flatten(impl_->trunk).size(); }
+Index MlpModel::head_size(int k) const { return impl_->heads[k][0].numel() + impl_->heads[k][1].numel(); }
+BlockVector MlpModel::parameters() const { return to_blocks(*impl_, impl_->all_parameters()); }
+
+void MlpModel::set_parameters(const BlockVector& w) {
+  torch::NoGradGuard no_grad;
+  auto values = from_blocks(*impl_, w);
+  auto params = impl_->all_parameters();
+  for (size_t i = 0; i < params.size(); ++i) params[i].copy_(values[i]);
+}
+
+VectorXd MlpModel::row_losses(const Dataset& data) const {
+  torch::NoGradGuard no_grad;
+  TorchData t = to_torch(data);
+  torch::Tensor l = impl_->row_loss(impl_->outputs(impl_->features(t.x), t.task_begin), t.y).contiguous();
+  return Eigen::Map<const VectorXd>(l.data_ptr<double>(), l.numel());
+}
+
+VectorXd MlpModel::task_mean_loss(const Dataset& data) const {
+  VectorXd l = row_losses(data);
+  VectorXd out(data.num_tasks());
+  for (int k = 0; k < data.num_tasks(); ++k)
+    out(k) = data.task_rows(k) ? l.segment(data.task_begin[k], data.task_rows(k)).mean()
+                               : std::numeric_limits<double>::quiet_NaN();
+  return out;
+}
+
+double MlpModel::objective(const Dataset& train, const VectorXd* weight) const {
+  torch::NoGradGuard no_grad;
+  return objective_tensor(*impl_, to_torch(train, weight)).item<double>();
+}
+
+BlockVector MlpModel::objective_gradient(const Dataset& train, const VectorXd* weight) const {
+  auto params = impl_->all_parameters();
+  torch::Tensor obj = objective_tensor(*impl_, to_torch(train, weight));
+  return to_blocks(*impl_, torch::autograd::grad({obj}, params));
+}
+
+MlpModel train_mlp(const Dataset& train, const MlpConfig& config, const MlpTrainOptions& options) {
+  MlpModel model;
+  if (options.warm_start) {
+    model = *options.warm_start;
+  } else {
+    model.impl() = initial_network(config, train.num_features(), train.num_tasks());
+  }
+  MlpImpl& net = model.impl();
+  TorchData data = to_torch(train, options.weight);
+  const Index n = train.num_rows();
+  const Index batch = std::min<Index>(config.batch_size, n);
+  const long steps = options.steps >= 0 ? options.steps : long(config.epochs) * ((n + batch - 1) / batch);
+  auto params = net.all_parameters();
+  std::unique_ptr<torch::optim::Optimizer> optimizer;
+  if (config.optimizer == "adam")
+    optimizer = std::make_unique<torch::optim::Adam>(params, torch::optim::AdamOptions(config.learning_rate));
+  else if (config.optimizer == "sgd")
+    optimizer = std::make_unique<torch::optim::SGD>(
+        params, torch::optim::SGDOptions(config.learning_rate).momentum(config.momentum));
+  else
+    throw std::invalid_argument("unknown optimizer '" + config.optimizer + "' (expected adam or sgd)");
+  // Row order per epoch from our own seeded generator: reproducible across runs.
+  std::mt19937_64 rng(config.seed + 1);
+  std::vector<Index> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  torch::Tensor task_of_row = torch::empty({n}, torch::kLong);
+  for (int k = 0; k < train.num_tasks(); ++k)
+    task_of_row.narrow(0, train.task_begin[k], train.task_rows(k)).fill_(k);
+  Index cursor = n;
+  for (long step = 0; step < steps; ++step) {
+    if (cursor + batch > n) {
+      std::shuffle(order.begin(), order.end(), rng);
+      cursor = 0;
+    }
+    torch::Tensor idx = torch::from_blob(order.data() + cursor, {batch}, torch::kLong).clone();
+    cursor += batch;
+    // A batch mixes tasks: compute each row's output with its own task's head.
+    torch::Tensor z = net.features(data.x.index_select(0, idx));
+    torch::Tensor tasks = task_of_row.index_select(0, idx);
+    torch::Tensor f = torch::zeros({batch, net.out_dim()}, kDouble);
+    for (int k = 0; k < train.num_tasks(); ++k) {
+      torch::Tensor rows = (tasks == k).nonzero().squeeze(1);
+      if (rows.numel() == 0) continue;
+      f = f.index_put({rows}, torch::addmm(net.heads[k][1], z.index_select(0, rows), net.heads[k][0].t()));
+    }
+    torch::Tensor w = data.row_weight.index_select(0, idx) * (double(n) / double(batch));
+    torch::Tensor loss = (net.row_loss(f, data.y.index_select(0, idx)) * w).sum() + net.penalty();
+    optimizer->zero_grad();
+    loss.backward();
+    optimizer->step();
+  }
+  return model;
+}
+
+}  // namespace mtif

@@ -1,0 +1,167 @@
+// The shared-bottom network, its curvature products and the CG solver,
+// checked against dense computations on a network small enough to form the
+// whole Hessian.
+#include <gtest/gtest.h>
+
+#include "mtif/mlp_curvature.hpp"
+#include "mtif/mlp_influence.hpp"
+#include "mtif/validation.hpp"
+#include "support/test_data.hpp"
+
+namespace mtif {
+namespace {
+
+MlpConfig small_config() {
+  MlpConfig c;
+  c.hidden = {6};
+  c.head = HeadKind::Binary;
+  c.weight_decay = 1e-2;
+  c.learning_rate = 0.05;
+  c.epochs = 40;
+  c.batch_size = 32;
+  c.seed = 3;
+  return c;
+}
+
+struct Fixture {
+  TrainTest data = test::make_data(3, 5, {40, 25, 50}, 30, LossKind::Logistic, 2);
+  MlpModel model = train_mlp(data.train, small_config());
+};
+
+BlockVector random_blocks(const MlpModel& m, unsigned seed) {
+  std::srand(seed);
+  BlockVector v;
+  for (int k = 0; k < m.num_tasks(); ++k) v.theta.push_back(VectorXd::Random(m.head_size(k)));
+  v.gamma = VectorXd::Random(m.shared_size());
+  return v;
+}
+
+double max_diff(const BlockVector& a, const BlockVector& b) {
+  double d = (a.gamma - b.gamma).cwiseAbs().maxCoeff();
+  for (size_t k = 0; k < a.theta.size(); ++k) d = std::max(d, (a.theta[k] - b.theta[k]).cwiseAbs().maxCoeff());
+  return d;
+}
+
+TEST(MlpModel, TrainingLowersObjectiveAndIsReproducible) {
+  Fixture f;
+  MlpConfig untrained = small_config();
+  untrained.epochs = 0;
+  MlpModel start = train_mlp(f.data.train, untrained);
+  EXPECT_LT(f.model.objective(f.data.train), 0.8 * start.objective(f.data.train));
+  MlpModel again = train_mlp(f.data.train, small_config());
+  EXPECT_EQ(max_diff(again.parameters(), f.model.parameters()), 0.0);
+  MlpConfig other = small_config();
+  other.seed = 4;
+  EXPECT_GT(max_diff(train_mlp(f.data.train, other).parameters(), f.model.parameters()), 1e-3);
+}
+
+TEST(MlpModel, GradientMatchesFiniteDifferences) {
+  Fixture f;
+  BlockVector g = f.model.objective_gradient(f.data.train);
+  BlockVector w = f.model.parameters();
+  const double h = 1e-6;
+  MlpModel probe = f.model;
+  for (int j : {0, 3}) {
+    BlockVector plus = w, minus = w;
+    plus.gamma(j) += h;
+    minus.gamma(j) -= h;
+    probe.set_parameters(plus);
+    double up = probe.objective(f.data.train);
+    probe.set_parameters(minus);
+    double down = probe.objective(f.data.train);
+    EXPECT_NEAR(g.gamma(j), (up - down) / (2 * h), 1e-7);
+  }
+}
+
+TEST(MlpCurvature, HessianProductMatchesFiniteDifferenceOfGradients) {
+  Fixture f;
+  MlpCurvature curvature(f.model, f.data.train, CurvatureKind::Hessian, 0.0);
+  BlockVector v = random_blocks(f.model, 1);
+  BlockVector hv = curvature.apply(v);
+  const double h = 1e-5;
+  BlockVector w = f.model.parameters(), plus = w, minus = w;
+  plus.gamma += h * v.gamma;
+  minus.gamma -= h * v.gamma;
+  for (size_t k = 0; k < w.theta.size(); ++k) {
+    plus.theta[k] += h * v.theta[k];
+    minus.theta[k] -= h * v.theta[k];
+  }
+  MlpModel probe = f.model;
+  probe.set_parameters(plus);
+  BlockVector gp = probe.objective_gradient(f.data.train);
+  probe.set_parameters(minus);
+  BlockVector gm = probe.objective_gradient(f.data.train);
+  EXPECT_LT((hv.gamma - (gp.gamma - gm.gamma) / (2 * h)).cwiseAbs().maxCoeff(), 1e-6);
+}
+
+TEST(MlpCurvature, AnalyticHeadBlockEqualsProducts) {
+  Fixture f;
+  for (auto kind : {CurvatureKind::Hessian, CurvatureKind::GaussNewton}) {
+    MlpCurvature curvature(f.model, f.data.train, kind, 0.01);
+    BlockHessian dense = exact_block_hessian(curvature);
+    for (int k = 0; k < 3; ++k)
+      EXPECT_LT((curvature.head_block(k) - dense.A[k]).cwiseAbs().maxCoeff(), 1e-12);
+  }
+}
+
+TEST(MlpCgSolver, SchurSolveEqualsExactBlockSolver) {
+  Fixture f;
+  MlpCurvature curvature(f.model, f.data.train, CurvatureKind::GaussNewton, 1e-3);
+  BlockSchurSolver exact(exact_block_hessian(curvature));
+  MlpCgSolver cg(curvature, CgOptions{500, 1e-12});
+  MatrixXd rhs = MatrixXd::Random(f.model.shared_size(), 2);
+  MatrixXd x_cg = cg.solve_schur(rhs), x_exact = exact.solve_schur(rhs);
+  EXPECT_LT((x_cg - x_exact).norm(), 1e-8 * x_exact.norm());
+  ASSERT_EQ(cg.reports().size(), 2u);
+  EXPECT_TRUE(cg.reports()[0].converged);
+  EXPECT_TRUE(cg.warnings().empty());
+}
+
+TEST(MlpCgSolver, ReportsNonConvergence) {
+  Fixture f;
+  MlpCurvature curvature(f.model, f.data.train, CurvatureKind::GaussNewton, 1e-3);
+  MlpCgSolver cg(curvature, CgOptions{2, 1e-14});
+  cg.solve_schur(MatrixXd::Random(f.model.shared_size(), 1));
+  ASSERT_FALSE(cg.warnings().empty());
+  EXPECT_NE(cg.warnings()[0].find("did not converge"), std::string::npos);
+}
+
+TEST(MlpInfluence, CgScoresEqualExactScores) {
+  Fixture f;
+  MlpCurvature curvature(f.model, f.data.train, CurvatureKind::GaussNewton, 1e-3);
+  BlockSchurSolver exact(exact_block_hessian(curvature));
+  MlpCgSolver cg(curvature, CgOptions{500, 1e-12});
+  MlpTargets targets = mlp_task_targets(f.model, f.data.test);
+  InfluenceScores a = mlp_influence(f.model, f.data.train, curvature, exact, targets);
+  InfluenceScores b = mlp_influence(f.model, f.data.train, curvature, cg, targets);
+  EXPECT_LT((a.total - b.total).cwiseAbs().maxCoeff(), 1e-7 * a.total.cwiseAbs().maxCoeff());
+  EXPECT_LT((a.task_part + a.shared_part - a.total).cwiseAbs().maxCoeff(), 1e-12 * a.total.cwiseAbs().maxCoeff());
+}
+
+// The scores are a^T H^-1 g / n_l: compare one entry with the dense solve.
+TEST(MlpInfluence, ScoreEqualsDenseFormula) {
+  Fixture f;
+  MlpCurvature curvature(f.model, f.data.train, CurvatureKind::GaussNewton, 1e-3);
+  BlockSchurSolver exact(exact_block_hessian(curvature));
+  MlpTargets targets = mlp_task_targets(f.model, f.data.test);
+  InfluenceScores s = mlp_influence(f.model, f.data.train, curvature, exact, targets);
+  // Gradient of one training row's loss: objective gradient with only that row weighted.
+  const Index stored = 7;
+  const int l = f.data.train.task_of_row(stored);
+  VectorXd weight = VectorXd::Zero(f.data.train.num_rows());
+  weight(stored) = double(f.data.train.task_rows(l));  // undo the 1/n_l of the objective
+  BlockVector g = f.model.objective_gradient(f.data.train, &weight);
+  BlockVector penalty = f.model.parameters();  // remove wd * w, which objective_gradient includes
+  g.gamma -= f.model.config().weight_decay * penalty.gamma;
+  for (int k = 0; k < 3; ++k) g.theta[k] -= f.model.config().weight_decay * penalty.theta[k];
+  BlockVector u = exact.apply(g);
+  for (size_t t = 0; t < targets.task.size(); ++t) {
+    double expected = targets.gradient[t].gamma.dot(u.gamma);
+    for (int k = 0; k < 3; ++k) expected += targets.gradient[t].theta[k].dot(u.theta[k]);
+    expected /= double(f.data.train.task_rows(l));
+    EXPECT_NEAR(s.total(f.data.train.file_row[stored], t), expected, 1e-10 * std::abs(expected) + 1e-14);
+  }
+}
+
+}  // namespace
+}  // namespace mtif
