@@ -27,6 +27,13 @@ namespace {
   throw DataError(fmt::format("{}:0:0: {}", path, message));
 }
 
+// zlib's message without the "PATH: " it puts in front (fail() names the file already).
+std::string gz_message(gzFile file, const std::string& path, int* code) {
+  std::string why = gzerror(file, code);
+  if (why.rfind(path + ": ", 0) == 0) why.erase(0, path.size() + 2);
+  return why;
+}
+
 // The whole decompressed content. gzread passes plain files through, so an
 // IDX file that is not gzipped reads too.
 std::vector<unsigned char> read_gz(const std::string& path) {
@@ -39,16 +46,15 @@ std::vector<unsigned char> read_gz(const std::string& path) {
   gzbuffer(file, 1 << 17);
   std::vector<unsigned char> data;
   std::vector<unsigned char> chunk(1 << 20);
-  while (true) {
-    const int got = gzread(file, chunk.data(), static_cast<unsigned>(chunk.size()));
-    if (got < 0) {
-      int code = 0;
-      const char* why = gzerror(file, &code);
-      fail(path, fmt::format("corrupt or truncated gzip data after {} decompressed bytes: {}", data.size(), why));
-    }
-    if (got == 0) break;
+  int got;
+  while ((got = gzread(file, chunk.data(), static_cast<unsigned>(chunk.size()))) > 0)
     data.insert(data.end(), chunk.begin(), chunk.begin() + got);
-  }
+  // A gzip file cut short is not a read error to gzread: it just ends the
+  // data and leaves Z_BUF_ERROR for gzerror, so ask it either way.
+  int code = Z_OK;
+  const std::string why = gz_message(file, path, &code);
+  if (got < 0 || code != Z_OK)
+    fail(path, fmt::format("truncated or corrupt gzip data after {} decompressed bytes: {}", data.size(), why));
   return data;
 }
 
@@ -227,9 +233,9 @@ Picks one_vs_rest_picks(const ImageSet& images, Index pos, Index neg, bool disjo
   auto take = [&](int c, Index m, double y, std::vector<Pick>& out) {
     const size_t from = disjoint ? used[c] : 0;
     if (static_cast<Index>(pool[c].size() - from) < m)
-      throw std::invalid_argument(fmt::format("one-vs-rest {}: needs {} images of class '{}' but {} {} available", split,
-                                              m, images.class_names[c], pool[c].size() - from,
-                                              disjoint ? "are still (disjoint tasks)" : "are"));
+      throw std::invalid_argument(fmt::format("one-vs-rest {}: needs {} images of class '{}' but only {} {}", split, m,
+                                              images.class_names[c], pool[c].size() - from,
+                                              disjoint ? "are left (disjoint: earlier tasks took the rest)" : "exist"));
     rng.sample_front(pool[c], from, m);
     for (Index j = 0; j < m; ++j) out.push_back({pool[c][from + j], y});
     if (disjoint) used[c] += m;
