@@ -55,7 +55,7 @@ void register_generate(CLI::App& app) {
     for (size_t r = 0; r < s.corrupted.size(); ++r) {
       int k = s.data.train.task_of_row(stored[r]);
       bool conflicting = std::find(s.conflicting_tasks.begin(), s.conflicting_tasks.end(), k) != s.conflicting_tasks.end();
-      fmt::format_to(std::back_inserter(buf), "{},{},{},{}\n", r, s.data.train.task_names[k], int(s.corrupted[r]),
+      fmt::format_to(std::back_inserter(buf), "{},{},{},{}\n", r, csv_quote(s.data.train.task_names[k]), int(s.corrupted[r]),
                      int(conflicting));
     }
     truth.write(buf);

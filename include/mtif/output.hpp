@@ -29,6 +29,10 @@ class AtomicFile {
   std::FILE* file_ = nullptr;
 };
 
+// A CSV field as RFC 4180 wants it: quoted when it holds a comma, a quote,
+// a line break or surrounding blanks (task labels may).
+std::string csv_quote(const std::string& field);
+
 void write_json_file(const std::string& path, const nlohmann::json& j);
 nlohmann::json read_json_file(const std::string& path);
 

@@ -42,6 +42,14 @@ void AtomicFile::commit() {
   }
 }
 
+std::string csv_quote(const std::string& s) {
+  bool plain = s.find_first_of(",\"\r\n") == std::string::npos && !s.empty() && s.front() != ' ' && s.back() != ' ';
+  if (plain) return s;
+  std::string out = "\"";
+  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
 void write_json_file(const std::string& path, const nlohmann::json& j) {
   AtomicFile file(path);
   std::string text = j.dump(2) + "\n";

@@ -12,7 +12,7 @@ bool ends_with(const std::string& s, const std::string& suffix) {
 }
 
 void append_target(fmt::memory_buffer& buf, const Targets& targets, int t, const std::vector<std::string>& names) {
-  fmt::format_to(std::back_inserter(buf), "{}", names[targets.task[t]]);
+  fmt::format_to(std::back_inserter(buf), "{}", csv_quote(names[targets.task[t]]));
   if (targets.rows()) fmt::format_to(std::back_inserter(buf), ",{}", targets.test_row[t]);
 }
 
@@ -46,7 +46,7 @@ void write_influence(const std::string& path, const InfluenceScores& scores, con
                  targets.rows() ? ",target_row" : "");
   for (Index r = 0; r < scores.total.rows(); ++r) {
     for (int t = 0; t < targets.size(); ++t) {
-      fmt::format_to(std::back_inserter(buf), "{},{},", r, task_names[scores.train_task[r]]);
+      fmt::format_to(std::back_inserter(buf), "{},{},", r, csv_quote(task_names[scores.train_task[r]]));
       append_target(buf, targets, t, task_names);
       fmt::format_to(std::back_inserter(buf), ",{},{},{}\n", scores.total(r, t), scores.task_part(r, t),
                      scores.shared_part(r, t));
@@ -65,7 +65,7 @@ void write_loo(const std::string& path, const MatrixXd& actual, const std::vecto
                  targets.rows() ? ",target_row" : "");
   for (size_t i = 0; i < rows.size(); ++i) {
     for (int t = 0; t < targets.size(); ++t) {
-      fmt::format_to(std::back_inserter(buf), "{},{},", rows[i], task_names[row_task[rows[i]]]);
+      fmt::format_to(std::back_inserter(buf), "{},{},", rows[i], csv_quote(task_names[row_task[rows[i]]]));
       append_target(buf, targets, t, task_names);
       fmt::format_to(std::back_inserter(buf), ",{}\n", actual(i, t));
     }
@@ -82,7 +82,7 @@ void write_relatedness(const std::string& path, const Relatedness& r, const Targ
                  targets.rows() ? ",target_row" : "");
   for (Index l = 0; l < r.matrix.rows(); ++l)
     for (int t = 0; t < targets.size(); ++t) {
-      fmt::format_to(std::back_inserter(buf), "{},", task_names[l]);
+      fmt::format_to(std::back_inserter(buf), "{},", csv_quote(task_names[l]));
       append_target(buf, targets, t, task_names);
       fmt::format_to(std::back_inserter(buf), ",{}\n", r.matrix(l, t));
     }

@@ -100,27 +100,16 @@ SyntheticData generate_synthetic(const SyntheticConfig& c) {
   return out;
 }
 
-namespace {
-// RFC 4180 quoting for a label that holds a comma, a quote or surrounding blanks.
-std::string csv_field(const std::string& s) {
-  bool plain = s.find_first_of(",\"\r\n") == std::string::npos && !s.empty() && s.front() != ' ' && s.back() != ' ';
-  if (plain) return s;
-  std::string out = "\"";
-  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return out + "\"";
-}
-}  // namespace
-
 void write_dataset_csv(const Dataset& data, const std::string& path) {
   AtomicFile file(path);
   fmt::memory_buffer buf;
   fmt::format_to(std::back_inserter(buf), "task,y");
-  for (const auto& f : data.feature_names) fmt::format_to(std::back_inserter(buf), ",{}", csv_field(f));
+  for (const auto& f : data.feature_names) fmt::format_to(std::back_inserter(buf), ",{}", csv_quote(f));
   buf.push_back('\n');
   auto stored = data.stored_row_of_file_row();
   for (Index fr = 0; fr < data.num_rows(); ++fr) {
     Index i = stored[fr];
-    fmt::format_to(std::back_inserter(buf), "{},{}", csv_field(data.task_names[data.task_of_row(i)]), data.y(i));
+    fmt::format_to(std::back_inserter(buf), "{},{}", csv_quote(data.task_names[data.task_of_row(i)]), data.y(i));
     for (Index j = 0; j < data.num_features(); ++j) fmt::format_to(std::back_inserter(buf), ",{}", data.X(i, j));
     buf.push_back('\n');
     if (buf.size() > (1 << 20)) file.write(buf);
