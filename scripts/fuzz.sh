@@ -11,7 +11,7 @@ build=build-fuzz
 jobs="$(nproc 2>/dev/null || echo 2)"
 
 CC="${CC:-clang}" CXX="${CXX:-clang++}" cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DMTIF_BUILD_FUZZ=ON -DMTIF_BUILD_TESTS=OFF -DMTIF_BUILD_BENCH=OFF -DMTIF_NATIVE=OFF >/dev/null
+  -DMTIF_BUILD_FUZZ=ON -DMTIF_BUILD_TESTS=OFF -DMTIF_BUILD_BENCH=OFF -DMTIF_WITH_TORCH=OFF -DMTIF_NATIVE=OFF >/dev/null
 cmake --build "$build" --target csv_reader_fuzz -j"$jobs"
 
 corpus="$build/corpus"

@@ -81,9 +81,7 @@ FittedRun read_and_fit(const DataOptions& data, const ModelOptions& model, bool 
     add_intercept(run.data.test);
   }
   const Dataset& train = run.data.train;
-  run.timings["read_s"] = clock.lap();
-  info(quiet, fmt::format("read {} training rows and {} test rows: {} tasks, {} features", train.num_rows(),
-                          run.data.test.num_rows(), train.num_tasks(), train.num_features()));
+
   LinearConfig config;
   config.loss = parse_loss(model.loss);
   config.lambda_task = model.lambda_task;
@@ -94,6 +92,9 @@ FittedRun read_and_fit(const DataOptions& data, const ModelOptions& model, bool 
       if (train.y(i) != 0.0 && train.y(i) != 1.0)
         throw DataError(fmt::format("{}: the logistic loss needs 0/1 targets, train row {} has {}", data.train,
                                     train.file_row[i], train.y(i)));
+  run.timings["read_s"] = clock.lap();
+  info(quiet, fmt::format("read {} training rows and {} test rows: {} tasks, {} features", train.num_rows(),
+                          run.data.test.num_rows(), train.num_tasks(), train.num_features()));
   if (!model.model_file.empty()) {
     run.model = linear_model_from_json(read_json_file(model.model_file));
     check_model_matches(run.model, train, model.model_file);

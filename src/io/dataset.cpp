@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <numeric>
+#include <stdexcept>
 
 #include "mtif/dataset.hpp"
 
@@ -49,7 +50,10 @@ void add_intercept(Dataset& data) {
 
 Dataset drop_rows(const Dataset& data, const std::vector<Index>& stored_rows) {
   std::vector<char> drop(data.num_rows(), 0);
-  for (Index r : stored_rows) drop[r] = 1;
+  for (Index r : stored_rows) {
+    if (r < 0 || r >= data.num_rows()) throw std::out_of_range("drop_rows: row index out of range");
+    drop[r] = 1;
+  }
   Dataset out;
   out.source = data.source;
   out.feature_names = data.feature_names;
@@ -70,6 +74,11 @@ Dataset drop_rows(const Dataset& data, const std::vector<Index>& stored_rows) {
     }
   }
   out.task_begin[data.num_tasks()] = row;
+  // The result is a data set of its own: renumber file rows 0..kept-1, keeping their order.
+  std::vector<Index> order(out.file_row.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](Index a, Index b) { return out.file_row[a] < out.file_row[b]; });
+  for (size_t rank = 0; rank < order.size(); ++rank) out.file_row[order[rank]] = static_cast<Index>(rank);
   return out;
 }
 

@@ -96,7 +96,7 @@ TEST(AddIntercept, AppendsAOnesColumnNamedIntercept) {
   EXPECT_EQ(d.task_begin, (std::vector<Index>{0, 2, 4, 5}));
 }
 
-TEST(DropRows, RemovesListedStoredRowsAndKeepsFileRows) {
+TEST(DropRows, RemovesListedStoredRowsAndRenumbersFileRows) {
   Dataset d = make_dataset(five_rows(), "mem");
   // stored rows: 0->file 1 (a), 1->file 3 (a), 2->file 0 (b), 3->file 4 (b), 4->file 2 (c)
   Dataset out = drop_rows(d, {3, 0});  // unsorted
@@ -105,11 +105,16 @@ TEST(DropRows, RemovesListedStoredRowsAndKeepsFileRows) {
   EXPECT_EQ(out.feature_names, d.feature_names);
   EXPECT_EQ(out.source, d.source);
   EXPECT_EQ(out.task_begin, (std::vector<Index>{0, 1, 2, 3}));
-  EXPECT_EQ(out.file_row, (std::vector<Index>{3, 0, 2}));  // original file rows are kept
+  // Kept original file rows 3, 0, 2 become 2, 0, 1: the same order, numbered afresh.
+  EXPECT_EQ(out.file_row, (std::vector<Index>{2, 0, 1}));
+  const std::vector<double> original{3, 0, 2};
   for (Index i = 0; i < out.num_rows(); ++i) {
-    EXPECT_EQ(out.y(i), static_cast<double>(out.file_row[i]));
-    EXPECT_EQ(out.X(i, 0), 10.0 * out.file_row[i]);
+    EXPECT_EQ(out.y(i), original[i]);
+    EXPECT_EQ(out.X(i, 0), 10.0 * original[i]);
   }
+  std::vector<Index> inverse = out.stored_row_of_file_row();
+  for (Index f = 0; f < out.num_rows(); ++f) EXPECT_EQ(out.file_row[inverse[f]], f);
+  EXPECT_THROW(drop_rows(d, {7}), std::out_of_range);
   // The original is untouched.
   EXPECT_EQ(d.num_rows(), 5);
 }
