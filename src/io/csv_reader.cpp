@@ -1,5 +1,10 @@
 #include "mtif/csv_reader.hpp"
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -295,14 +300,41 @@ class CsvParser {
   ParsedCsv out_;
 };
 
-// The bytes of a file, read once into a buffer that is not zero-filled first.
+// The bytes of a file: a read-only memory map for regular files (no copy, and
+// the pages go back to the OS when parsing is done), a buffer for pipes.
 struct FileText {
   std::unique_ptr<char[]> data;
   size_t size = 0;
-  std::string_view view() const { return {data.get(), size}; }
+  void* mapped = nullptr;
+  FileText() = default;
+  FileText(FileText&& o) noexcept : data(std::move(o.data)), size(o.size), mapped(o.mapped) { o.mapped = nullptr; }
+  FileText& operator=(FileText&&) = delete;
+  ~FileText() {
+    if (mapped) ::munmap(mapped, size);
+  }
+  std::string_view view() const { return {mapped ? static_cast<const char*>(mapped) : data.get(), size}; }
 };
 
+// Maps a regular, non-empty file; returns an empty FileText when it cannot.
+FileText map_file(const std::string& path) {
+  FileText text;
+  int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0) return text;
+  struct stat st {};
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+    void* p = ::mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
+    if (p != MAP_FAILED) {
+      ::madvise(p, static_cast<size_t>(st.st_size), MADV_SEQUENTIAL);
+      text.mapped = p;
+      text.size = static_cast<size_t>(st.st_size);
+    }
+  }
+  ::close(fd);
+  return text;
+}
+
 FileText read_file(const std::string& path) {
+  if (FileText mapped = map_file(path); mapped.mapped) return mapped;
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rb"), &std::fclose);
   if (!file) throw DataError(fmt::format("{}:0:0: cannot open the file for reading", path));
   std::error_code ec;  // a folder opens, and its "size" at SEEK_END can be 2^63 - 1
