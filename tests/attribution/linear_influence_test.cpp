@@ -13,12 +13,7 @@
 namespace mtif {
 namespace {
 
-struct Shape {
-  const char* name;
-  int tasks, features;
-  std::vector<int> rows;
-};
-void PrintTo(const Shape& s, std::ostream* os) { *os << s.name; }
+using test::Shape;
 
 class InfluenceShapes : public ::testing::TestWithParam<Shape> {
  protected:

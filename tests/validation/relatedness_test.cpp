@@ -12,12 +12,7 @@
 namespace mtif {
 namespace {
 
-struct Shape {
-  const char* name;
-  int tasks, features;
-  std::vector<int> rows;
-};
-void PrintTo(const Shape& s, std::ostream* os) { *os << s.name; }
+using test::Shape;
 
 class RelatednessShapes : public ::testing::TestWithParam<Shape> {};
 
