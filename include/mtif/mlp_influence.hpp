@@ -1,15 +1,15 @@
 // First-order MTIF scores for the shared-bottom network (mtif-math.md 3 and 5):
 // the same task part / shared part split as the linear model, with any
 // BlockInverse (exact dense blocks for small networks, CG on the Schur
-// complement otherwise). Per-row gradient dot products are Jacobian-vector
-// products of the outputs, computed for all rows at once: per-row gradient
-// vectors are never formed.
+// complement, LiSSA or EK-FAC otherwise). Per-row gradient dot products come
+// from MlpRowGradients (delta_r^T V a_r per linear layer, all rows and all
+// targets in one product): per-row gradient vectors are never formed.
 #pragma once
 
 #include "mtif/block_inverse.hpp"
 #include "mtif/linear_influence.hpp"
-#include "mtif/mlp_curvature.hpp"
 #include "mtif/mlp_model.hpp"
+#include "mtif/mlp_row_gradients.hpp"
 
 namespace mtif {
 
@@ -20,7 +20,10 @@ struct MlpTargets {
 };
 MlpTargets mlp_task_targets(const MlpModel& model, const Dataset& test);
 
-InfluenceScores mlp_influence(const MlpModel& model, const Dataset& train, const MlpCurvature& curvature,
+// Mean test loss of each target's task (the V_t the scores predict changes of).
+VectorXd mlp_target_losses(const MlpModel& model, const Dataset& test, const MlpTargets& targets);
+
+InfluenceScores mlp_influence(const MlpModel& model, const Dataset& train, const MlpRowGradients& rows,
                               const BlockInverse& solver, const MlpTargets& targets, bool with_parts = true);
 
 }  // namespace mtif

@@ -20,18 +20,16 @@ MlpTargets mlp_task_targets(const MlpModel& model, const Dataset& test) {
   return out;
 }
 
-namespace {
-// Sum over outputs of dl/df * (J dir): the directional derivative of each row's loss.
-VectorXd row_directional_derivative(const MlpCurvature& curvature, const BlockVector& dir) {
-  return curvature.output_jvp(dir).cwiseProduct(curvature.output_loss_gradient()).rowwise().sum();
+VectorXd mlp_target_losses(const MlpModel& model, const Dataset& test, const MlpTargets& targets) {
+  VectorXd per_task = model.task_mean_loss(test), out(targets.task.size());
+  for (size_t t = 0; t < targets.task.size(); ++t) out(t) = per_task(targets.task[t]);
+  return out;
 }
-}  // namespace
 
-InfluenceScores mlp_influence(const MlpModel& model, const Dataset& train, const MlpCurvature& curvature,
+InfluenceScores mlp_influence(const MlpModel& model, const Dataset& train, const MlpRowGradients& rows,
                               const BlockInverse& solver, const MlpTargets& targets, bool with_parts) {
-  (void)model;
   const int K = train.num_tasks(), T = static_cast<int>(targets.task.size());
-  const Index n = train.num_rows(), p = curvature.shared_size();
+  const Index n = train.num_rows(), p = model.shared_size();
   // Target side: q_t = a_gamma - B_k^T A_k^-1 a_theta, then V = N^-1 Q.
   MatrixXd Q(p, T);
   std::vector<VectorXd> task_direction(T);
@@ -42,43 +40,38 @@ InfluenceScores mlp_influence(const MlpModel& model, const Dataset& train, const
   }
   MatrixXd V = solver.solve_schur(Q);
   std::vector<MatrixXd> BV = solver.border_all(V);
+  // shared part = g_r . s_t with s_t = (theta_j: -A_j^-1 B_j v_t, gamma: v_t), all targets at once
+  std::vector<BlockVector> shared_dirs(T);
+  for (int t = 0; t < T; ++t) {
+    for (int j = 0; j < K; ++j) shared_dirs[t].theta.push_back(-solver.solve_task(j, BV[j].col(t)));
+    shared_dirs[t].gamma = V.col(t);
+  }
+  MatrixXd shared = rows.dot(shared_dirs);
+  // task part = g_theta . A_k^-1 a_theta, only for rows of the target's own task
+  MatrixXd task = MatrixXd::Zero(n, T);
+  for (int t = 0; t < T; ++t) {
+    const int k = targets.task[t];
+    task.block(train.task_begin[k], t, train.task_rows(k), 1) = rows.head_dot(k, task_direction[t]);
+  }
 
   InfluenceScores out;
   out.total.resize(n, T);
   if (with_parts) {
-    out.task_part.setZero(n, T);
+    out.task_part.resize(n, T);
     out.shared_part.resize(n, T);
   }
   out.train_task.resize(n);
-  VectorXd row_scale(n);  // 1/n_l, stored order
   for (int l = 0; l < K; ++l)
     for (Index i = train.task_begin[l]; i < train.task_begin[l + 1]; ++i) {
-      row_scale(i) = 1.0 / double(train.task_rows(l));
-      out.train_task[train.file_row[i]] = l;
-    }
-  for (int t = 0; t < T; ++t) {
-    // shared part = g_r . s_t with s_t = (theta_j: -A_j^-1 B_j v_t, gamma: v_t)
-    BlockVector shared_dir;
-    for (int j = 0; j < K; ++j) shared_dir.theta.push_back(-solver.solve_task(j, BV[j].col(t)));
-    shared_dir.gamma = V.col(t);
-    VectorXd shared = row_directional_derivative(curvature, shared_dir).cwiseProduct(row_scale);
-    // task part = g_theta . A_k^-1 a_theta, only for rows of the target's own task
-    const int k = targets.task[t];
-    BlockVector own_dir;
-    for (int j = 0; j < K; ++j) own_dir.theta.push_back(VectorXd::Zero(curvature.head_size(j)));
-    own_dir.theta[k] = task_direction[t];
-    own_dir.gamma = VectorXd::Zero(p);
-    VectorXd task = row_directional_derivative(curvature, own_dir).cwiseProduct(row_scale);
-    for (Index i = 0; i < n; ++i) {
-      const bool own = train.task_of_row(i) == k;
+      const double scale = 1.0 / double(train.task_rows(l));  // removing a row of task l: weight 1/n_l
       const Index row = train.file_row[i];
-      out.total(row, t) = shared(i) + (own ? task(i) : 0.0);
+      out.train_task[row] = l;
+      out.total.row(row) = scale * (shared.row(i) + task.row(i));
       if (with_parts) {
-        out.shared_part(row, t) = shared(i);
-        if (own) out.task_part(row, t) = task(i);
+        out.shared_part.row(row) = scale * shared.row(i);
+        out.task_part.row(row) = scale * task.row(i);
       }
     }
-  }
   return out;
 }
 

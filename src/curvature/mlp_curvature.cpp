@@ -17,14 +17,6 @@ CurvatureKind parse_curvature(const std::string& name) {
 namespace {
 const auto kDouble = torch::TensorOptions().dtype(torch::kFloat64);
 
-MatrixXd to_eigen(const torch::Tensor& t) {  // 1-D or 2-D double tensor
-  torch::Tensor c = t.detach().contiguous();
-  Index rows = c.size(0), cols = c.dim() > 1 ? c.size(1) : 1;
-  Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>> m(c.data_ptr<double>(),
-                                                                                              rows, cols);
-  return m;
-}
-
 torch::Tensor dot_all(const std::vector<torch::Tensor>& a, const std::vector<torch::Tensor>& b) {
   torch::Tensor s = torch::zeros({}, kDouble);
   for (size_t i = 0; i < a.size(); ++i) s = s + (a[i] * b[i]).sum();
@@ -131,8 +123,12 @@ BlockVector MlpCurvature::apply(const BlockVector& v) const {
 MatrixXd MlpCurvature::head_block(int k) const {
   auto& s = *state_;
   const Index begin = s.data.task_begin[k], n_k = s.data.task_begin[k + 1] - begin;
-  MatrixXd z = to_eigen(s.z.narrow(0, begin, n_k));
-  const Index h = z.cols(), out = s.f.size(1), d_k = (h + 1) * out;
+  return linear_head_block(to_eigen(s.z.narrow(0, begin, n_k)), s.lambda_flat.middleRows(begin, n_k), s.f.size(1),
+                           s.model.config().weight_decay + s.damping);
+}
+
+MatrixXd linear_head_block(const MatrixXd& z, const MatrixXd& lambda_flat, Index out, double shift) {
+  const Index n_k = z.rows(), h = z.cols(), d_k = (h + 1) * out;
   MatrixXd zt(n_k, h + 1);  // [z, 1]
   zt << z, VectorXd::Ones(n_k);
   // theta_k = [W (out x h, row-major), b (out)]: index of (output c, input j), j = h for the bias.
@@ -140,12 +136,11 @@ MatrixXd MlpCurvature::head_block(int k) const {
   MatrixXd A = MatrixXd::Zero(d_k, d_k);
   for (Index c = 0; c < out; ++c)
     for (Index c2 = 0; c2 < out; ++c2) {
-      VectorXd lam = s.lambda_flat.block(begin, c * out + c2, n_k, 1);
-      MatrixXd block = zt.transpose() * lam.asDiagonal() * zt;
+      MatrixXd block = zt.transpose() * lambda_flat.col(c * out + c2).asDiagonal() * zt;
       for (Index j = 0; j <= h; ++j)
         for (Index j2 = 0; j2 <= h; ++j2) A(index(c, j), index(c2, j2)) = block(j, j2);
     }
-  A.diagonal().array() += s.model.config().weight_decay + s.damping;
+  A.diagonal().array() += shift;
   return A;
 }
 
@@ -179,108 +174,6 @@ BlockHessian exact_block_hessian(const MlpCurvature& curvature) {
   h.C = 0.5 * (h.C + h.C.transpose());
   for (auto& a : h.A) a = 0.5 * (a + a.transpose());
   return h;
-}
-
-// ---- CG solver ----
-
-MlpCgSolver::MlpCgSolver(const MlpCurvature& curvature, CgOptions options)
-    : curvature_(curvature), options_(options) {
-  for (int k = 0; k < curvature.num_tasks(); ++k) {
-    head_factors_.emplace_back(curvature.head_block(k));
-    if (head_factors_.back().info() != Eigen::Success || !head_factors_.back().isPositive())
-      throw std::runtime_error(fmt::format("head block A_{} is not positive definite: add --damping", k));
-  }
-}
-
-namespace {
-BlockVector zero_blocks(const MlpCurvature& c) {
-  BlockVector z;
-  for (int k = 0; k < c.num_tasks(); ++k) z.theta.push_back(VectorXd::Zero(c.head_size(k)));
-  z.gamma = VectorXd::Zero(c.shared_size());
-  return z;
-}
-}  // namespace
-
-MatrixXd MlpCgSolver::border(int k, const MatrixXd& gamma_side) const {
-  MatrixXd out(curvature_.head_size(k), gamma_side.cols());
-  for (Index c = 0; c < gamma_side.cols(); ++c) {
-    BlockVector v = zero_blocks(curvature_);
-    v.gamma = gamma_side.col(c);
-    out.col(c) = curvature_.apply(v).theta[k];
-  }
-  return out;
-}
-
-std::vector<MatrixXd> MlpCgSolver::border_all(const MatrixXd& gamma_side) const {
-  std::vector<MatrixXd> out;
-  for (int k = 0; k < num_tasks(); ++k) out.emplace_back(curvature_.head_size(k), gamma_side.cols());
-  for (Index c = 0; c < gamma_side.cols(); ++c) {
-    BlockVector v = zero_blocks(curvature_);
-    v.gamma = gamma_side.col(c);
-    BlockVector hv = curvature_.apply(v);  // every B_k v from one product
-    for (int k = 0; k < num_tasks(); ++k) out[k].col(c) = hv.theta[k];
-  }
-  return out;
-}
-
-MatrixXd MlpCgSolver::border_t(int k, const MatrixXd& task_side) const {
-  MatrixXd out(curvature_.shared_size(), task_side.cols());
-  for (Index c = 0; c < task_side.cols(); ++c) {
-    BlockVector v = zero_blocks(curvature_);
-    v.theta[k] = task_side.col(c);
-    // The damping term lives on the diagonal only, so the gamma part is B_k^T t exactly.
-    out.col(c) = curvature_.apply(v).gamma;
-  }
-  return out;
-}
-
-// N v = C v - sum_k B_k^T A_k^-1 B_k v, with two curvature products.
-VectorXd MlpCgSolver::apply_schur(const VectorXd& v) const {
-  BlockVector in = zero_blocks(curvature_);
-  in.gamma = v;
-  BlockVector hv = curvature_.apply(in);  // theta parts: B_k v; gamma part: C v
-  BlockVector t = zero_blocks(curvature_);
-  for (int k = 0; k < num_tasks(); ++k) t.theta[k] = head_factors_[k].solve(hv.theta[k]);
-  return hv.gamma - curvature_.apply(t).gamma;
-}
-
-MatrixXd MlpCgSolver::solve_schur(const MatrixXd& rhs) const {
-  MatrixXd out(rhs.rows(), rhs.cols());
-  for (Index c = 0; c < rhs.cols(); ++c) {
-    const VectorXd b = rhs.col(c);
-    const double b_norm = b.norm();
-    VectorXd x = VectorXd::Zero(b.size()), r = b, p = r;
-    double rr = r.squaredNorm();
-    CgReport report;
-    for (; report.iterations < options_.max_iterations && std::sqrt(rr) > options_.tolerance * b_norm;
-         ++report.iterations) {
-      VectorXd np = apply_schur(p);
-      double curvature_along = p.dot(np);
-      if (!(curvature_along > 0)) break;  // N is not positive definite along p: stop, report
-      double alpha = rr / curvature_along;
-      x += alpha * p;
-      r -= alpha * np;
-      double rr_new = r.squaredNorm();
-      p = r + (rr_new / rr) * p;
-      rr = rr_new;
-    }
-    // The true residual, not the recursive one, is what the user is told.
-    report.relative_residual = b_norm > 0 ? (b - apply_schur(x)).norm() / b_norm : 0.0;
-    report.converged = report.relative_residual <= std::max(options_.tolerance * 10, 1e-12);
-    reports_.push_back(report);
-    out.col(c) = x;
-  }
-  return out;
-}
-
-std::vector<std::string> MlpCgSolver::warnings() const {
-  std::vector<std::string> out;
-  for (size_t i = 0; i < reports_.size(); ++i)
-    if (!reports_[i].converged)
-      out.push_back(fmt::format("CG solve {} did not converge: relative residual {:.2e} after {} iterations "
-                                "(raise --damping or the iteration limit, or use --curvature ggn)",
-                                i, reports_[i].relative_residual, reports_[i].iterations));
-  return out;
 }
 
 }  // namespace mtif

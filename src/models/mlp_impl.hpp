@@ -31,8 +31,21 @@ struct TorchData {
 };
 TorchData to_torch(const Dataset& data, const VectorXd* weight = nullptr);
 
+// A forward pass that keeps what the per-layer gradient formulas need: the
+// input a_l of every trunk linear layer and its pre-activation z_l = W_l a_l + b_l.
+struct LayerTrace {
+  std::vector<torch::Tensor> inputs;          // a_l, n x in_l (no graph needed)
+  std::vector<torch::Tensor> preactivations;  // z_l, n x out_l (in the graph)
+  torch::Tensor features;                     // trunk output h, n x H (in the graph)
+  torch::Tensor outputs;                      // f, n x out (in the graph)
+};
+LayerTrace trace_forward(const MlpImpl& net, const torch::Tensor& x, const std::vector<Index>& task_begin);
+
 // Objective of mtif-math.md 1 on all rows (graph kept for differentiation).
 torch::Tensor objective_tensor(const MlpImpl& net, const TorchData& data);
+
+// A 1-D or 2-D double tensor as an Eigen matrix (copied; 1-D gives one column).
+MatrixXd to_eigen(const torch::Tensor& t);
 
 // Flatten / unflatten parameter lists to Eigen vectors.
 VectorXd flatten(const std::vector<torch::Tensor>& tensors);

@@ -65,6 +65,19 @@ torch::Tensor MlpImpl::features(const torch::Tensor& x) const {
   return z;
 }
 
+LayerTrace trace_forward(const MlpImpl& net, const torch::Tensor& x, const std::vector<Index>& task_begin) {
+  LayerTrace t;
+  torch::Tensor a = x;
+  for (size_t j = 0; j + 1 < net.trunk.size(); j += 2) {
+    t.inputs.push_back(a.detach());
+    t.preactivations.push_back(torch::addmm(net.trunk[j + 1], a, net.trunk[j].t()));
+    a = activate(net.config.activation, t.preactivations.back());
+  }
+  t.features = a;
+  t.outputs = net.outputs(a, task_begin);
+  return t;
+}
+
 torch::Tensor MlpImpl::outputs(const torch::Tensor& z, const std::vector<Index>& task_begin) const {
   std::vector<torch::Tensor> parts;
   for (size_t k = 0; k + 1 < task_begin.size(); ++k) {
@@ -113,6 +126,13 @@ TorchData to_torch(const Dataset& data, const VectorXd* weight) {
 torch::Tensor objective_tensor(const MlpImpl& net, const TorchData& data) {
   torch::Tensor f = net.outputs(net.features(data.x), data.task_begin);
   return (net.row_loss(f, data.y) * data.row_weight).sum() + net.penalty();
+}
+
+MatrixXd to_eigen(const torch::Tensor& t) {
+  torch::Tensor c = t.detach().contiguous();
+  Index rows = c.size(0), cols = c.dim() > 1 ? c.size(1) : 1;
+  return Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(
+      c.data_ptr<double>(), rows, cols);
 }
 
 VectorXd flatten(const std::vector<torch::Tensor>& tensors) {

@@ -3,7 +3,9 @@
 // whole Hessian.
 #include <gtest/gtest.h>
 
+#include "mtif/iterative_solvers.hpp"
 #include "mtif/mlp_curvature.hpp"
+#include "mtif/mlp_ekfac.hpp"
 #include "mtif/mlp_influence.hpp"
 #include "mtif/validation.hpp"
 #include "support/test_data.hpp"
@@ -104,11 +106,11 @@ TEST(MlpCurvature, AnalyticHeadBlockEqualsProducts) {
   }
 }
 
-TEST(MlpCgSolver, SchurSolveEqualsExactBlockSolver) {
+TEST(CgSolver, SchurSolveEqualsExactBlockSolver) {
   Fixture f;
   MlpCurvature curvature(f.model, f.data.train, CurvatureKind::GaussNewton, 1e-3);
   BlockSchurSolver exact(exact_block_hessian(curvature));
-  MlpCgSolver cg(curvature, CgOptions{500, 1e-12});
+  CgSolver cg(curvature, CgOptions{500, 1e-12});
   MatrixXd rhs = MatrixXd::Random(f.model.shared_size(), 2);
   MatrixXd x_cg = cg.solve_schur(rhs), x_exact = exact.solve_schur(rhs);
   EXPECT_LT((x_cg - x_exact).norm(), 1e-8 * x_exact.norm());
@@ -117,10 +119,10 @@ TEST(MlpCgSolver, SchurSolveEqualsExactBlockSolver) {
   EXPECT_TRUE(cg.warnings().empty());
 }
 
-TEST(MlpCgSolver, ReportsNonConvergence) {
+TEST(CgSolver, ReportsNonConvergence) {
   Fixture f;
   MlpCurvature curvature(f.model, f.data.train, CurvatureKind::GaussNewton, 1e-3);
-  MlpCgSolver cg(curvature, CgOptions{2, 1e-14});
+  CgSolver cg(curvature, CgOptions{2, 1e-14});
   cg.solve_schur(MatrixXd::Random(f.model.shared_size(), 1));
   ASSERT_FALSE(cg.warnings().empty());
   EXPECT_NE(cg.warnings()[0].find("did not converge"), std::string::npos);
@@ -130,10 +132,11 @@ TEST(MlpInfluence, CgScoresEqualExactScores) {
   Fixture f;
   MlpCurvature curvature(f.model, f.data.train, CurvatureKind::GaussNewton, 1e-3);
   BlockSchurSolver exact(exact_block_hessian(curvature));
-  MlpCgSolver cg(curvature, CgOptions{500, 1e-12});
+  CgSolver cg(curvature, CgOptions{500, 1e-12});
   MlpTargets targets = mlp_task_targets(f.model, f.data.test);
-  InfluenceScores a = mlp_influence(f.model, f.data.train, curvature, exact, targets);
-  InfluenceScores b = mlp_influence(f.model, f.data.train, curvature, cg, targets);
+  MlpRowGradients rows(f.model, f.data.train);
+  InfluenceScores a = mlp_influence(f.model, f.data.train, rows, exact, targets);
+  InfluenceScores b = mlp_influence(f.model, f.data.train, rows, cg, targets);
   EXPECT_LT((a.total - b.total).cwiseAbs().maxCoeff(), 1e-7 * a.total.cwiseAbs().maxCoeff());
   EXPECT_LT((a.task_part + a.shared_part - a.total).cwiseAbs().maxCoeff(), 1e-12 * a.total.cwiseAbs().maxCoeff());
 }
@@ -144,7 +147,7 @@ TEST(MlpInfluence, ScoreEqualsDenseFormula) {
   MlpCurvature curvature(f.model, f.data.train, CurvatureKind::GaussNewton, 1e-3);
   BlockSchurSolver exact(exact_block_hessian(curvature));
   MlpTargets targets = mlp_task_targets(f.model, f.data.test);
-  InfluenceScores s = mlp_influence(f.model, f.data.train, curvature, exact, targets);
+  InfluenceScores s = mlp_influence(f.model, f.data.train, MlpRowGradients(f.model, f.data.train), exact, targets);
   // Gradient of one training row's loss: objective gradient with only that row weighted.
   const Index stored = 7;
   const int l = f.data.train.task_of_row(stored);
@@ -160,6 +163,101 @@ TEST(MlpInfluence, ScoreEqualsDenseFormula) {
     for (int k = 0; k < 3; ++k) expected += targets.gradient[t].theta[k].dot(u.theta[k]);
     expected /= double(f.data.train.task_rows(l));
     EXPECT_NEAR(s.total(f.data.train.file_row[stored], t), expected, 1e-10 * std::abs(expected) + 1e-14);
+  }
+}
+
+// The factored per-layer dot products against autograd's gradient of one row's loss.
+TEST(MlpRowGradients, DotEqualsPerRowGradient) {
+  Fixture f;
+  MlpRowGradients rows(f.model, f.data.train);
+  std::vector<BlockVector> dirs{random_blocks(f.model, 5), random_blocks(f.model, 6)};
+  MatrixXd dots = rows.dot(dirs);
+  ASSERT_EQ(dots.rows(), f.data.train.num_rows());
+  BlockVector w = f.model.parameters();
+  for (Index stored : {Index(0), Index(41), Index(110)}) {
+    const int l = f.data.train.task_of_row(stored);
+    VectorXd weight = VectorXd::Zero(f.data.train.num_rows());
+    weight(stored) = double(f.data.train.task_rows(l));
+    BlockVector g = f.model.objective_gradient(f.data.train, &weight);
+    g.gamma -= f.model.config().weight_decay * w.gamma;
+    for (int k = 0; k < 3; ++k) g.theta[k] -= f.model.config().weight_decay * w.theta[k];
+    for (int j = 0; j < 2; ++j) {
+      double expected = g.gamma.dot(dirs[j].gamma);
+      for (int k = 0; k < 3; ++k) expected += g.theta[k].dot(dirs[j].theta[k]);
+      EXPECT_NEAR(dots(stored, j), expected, 1e-11 * (1 + std::abs(expected)));
+    }
+    MatrixXd head = rows.head_dot(l, dirs[0].theta[l]);
+    EXPECT_NEAR(head(stored - f.data.train.task_begin[l], 0), g.theta[l].dot(dirs[0].theta[l]), 1e-11);
+  }
+}
+
+TEST(LissaSolver, ScoresEqualExactScores) {
+  Fixture f;
+  MlpCurvature curvature(f.model, f.data.train, CurvatureKind::GaussNewton, 1e-2);
+  BlockSchurSolver exact(exact_block_hessian(curvature));
+  LissaOptions options;
+  options.depth = 20000;
+  options.tolerance = 1e-9;
+  LissaSolver lissa(curvature, options);
+  MlpTargets targets = mlp_task_targets(f.model, f.data.test);
+  MlpRowGradients rows(f.model, f.data.train);
+  InfluenceScores a = mlp_influence(f.model, f.data.train, rows, exact, targets);
+  InfluenceScores b = mlp_influence(f.model, f.data.train, rows, lissa, targets);
+  EXPECT_TRUE(lissa.warnings().empty()) << lissa.warnings()[0];
+  EXPECT_LT((a.total - b.total).cwiseAbs().maxCoeff(), 1e-6 * a.total.cwiseAbs().maxCoeff());
+}
+
+TEST(LissaSolver, ReportsDivergenceWhenScaleIsTooSmall) {
+  Fixture f;
+  MlpCurvature curvature(f.model, f.data.train, CurvatureKind::GaussNewton, 1e-2);
+  LissaOptions options;
+  options.scale = 1e-3;  // far below lambda_max(N) / 2: the series grows
+  LissaSolver lissa(curvature, options);
+  MatrixXd x = lissa.solve_schur(MatrixXd::Random(f.model.shared_size(), 1));
+  ASSERT_EQ(lissa.reports().size(), 1u);
+  EXPECT_TRUE(lissa.reports()[0].diverged);
+  ASSERT_FALSE(lissa.warnings().empty());
+  EXPECT_NE(lissa.warnings()[0].find("diverged"), std::string::npos);
+  EXPECT_TRUE(x.allFinite());
+}
+
+// EK-FAC drops the head-trunk coupling and cross-layer blocks, so it is an
+// approximation: its scores must still rank like the exact ones.
+TEST(MlpEkfacSolver, ScoresCorrelateWithExactScores) {
+  Fixture f;
+  MlpCurvature curvature(f.model, f.data.train, CurvatureKind::GaussNewton, 1e-3);
+  BlockSchurSolver exact(exact_block_hessian(curvature));
+  MlpEkfacSolver ekfac(f.model, f.data.train, 1e-3);
+  MlpTargets targets = mlp_task_targets(f.model, f.data.test);
+  MlpRowGradients rows(f.model, f.data.train);
+  InfluenceScores a = mlp_influence(f.model, f.data.train, rows, exact, targets);
+  InfluenceScores b = mlp_influence(f.model, f.data.train, rows, ekfac, targets);
+  VectorXd x = Eigen::Map<const VectorXd>(a.total.data(), a.total.size());
+  VectorXd y = Eigen::Map<const VectorXd>(b.total.data(), b.total.size());
+  const double r = pearson(x, y);
+  RecordProperty("pearson_ekfac_vs_exact", std::to_string(r));
+  std::cout << "EK-FAC vs exact scores: Pearson " << r << ", Spearman " << spearman(x, y) << "\n";
+  EXPECT_GT(r, 0.8);  // 0.857 on this fixture (README, "Neural models")
+  // Head blocks are exact: the task part of own-task rows is identical.
+  EXPECT_LT((a.task_part - b.task_part).cwiseAbs().maxCoeff(), 1e-10 * a.task_part.cwiseAbs().maxCoeff());
+}
+
+// EK-FAC's defining property: in the Kronecker eigenbasis its eigenvalues are
+// the exact curvature along each basis direction, v^T C v for
+// v = vec(Q_S e_i (Q_A e_j)^T).
+TEST(MlpEkfacSolver, CorrectedEigenvaluesAreExactCurvatureAlongTheBasis) {
+  Fixture f;
+  MlpCurvature curvature(f.model, f.data.train, CurvatureKind::GaussNewton, 1e-3);
+  BlockHessian dense = exact_block_hessian(curvature);
+  MlpEkfacSolver ekfac(f.model, f.data.train, 1e-3);
+  ASSERT_EQ(ekfac.layers().size(), 1u);  // one hidden layer: the whole trunk
+  const auto& layer = ekfac.layers()[0];
+  for (auto [i, j] : {std::pair<Index, Index>{0, 0}, {2, 3}, {5, 5}, {3, 1}}) {
+    MatrixXd direction = layer.grad_basis.col(i) * layer.input_basis.col(j).transpose();  // out x (in+1)
+    Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> w = direction.leftCols(layer.in);
+    VectorXd v(f.model.shared_size());
+    v << Eigen::Map<const VectorXd>(w.data(), w.size()), direction.col(layer.in);
+    EXPECT_NEAR(v.dot(dense.C * v), layer.eigenvalues(i, j), 1e-10 * layer.eigenvalues(i, j));
   }
 }
 
