@@ -3,6 +3,8 @@
 // predicted scores.
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -55,5 +57,22 @@ struct AgreementSplit {
 };
 AgreementSplit compare_scores(const MatrixXd& predicted, const MatrixXd& actual, const std::vector<int>& row_task,
                               const std::vector<int>& target_task);
+
+// Linear datamodeling score (mtif-math.md 6). Each of `subsets` random
+// subsets removes round((1 - keep_fraction) n_k) rows from every task k
+// (stratified, so no task empties), the model is refitted with those rows at
+// weight 0, and the actual change of each target loss is compared with the
+// predicted change, the sum of the removed rows' scores (loss_change_if_removed
+// adds up to first order). LDS per target = Spearman over the subsets;
+// positive and near 1 when the scores predict group removals well.
+using RefitLosses = std::function<VectorXd(const VectorXd& weight)>;  // stored-order weights -> target losses
+struct LdsResult {
+  MatrixXd predicted, actual;  // subsets x T
+  VectorXd per_target;         // Spearman per target
+  double mean = 0;
+};
+LdsResult linear_datamodeling_score(const ScoreMatrix& scores, const Dataset& train, const VectorXd& full_losses,
+                                    const RefitLosses& refit, double keep_fraction, int subsets,
+                                    std::uint64_t seed);
 
 }  // namespace mtif
