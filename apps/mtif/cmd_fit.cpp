@@ -4,6 +4,7 @@
 
 #include "commands.hpp"
 #include "mtif/output.hpp"
+#include "network.hpp"
 #include "options.hpp"
 
 namespace mtif::cli {
@@ -23,6 +24,7 @@ void register_fit(CLI::App& app) {
   cmd->add_option("--save", o->save, "write the fitted model as JSON");
   cmd->footer("Example:\n  mtif fit --train train.csv --test test.csv --lambda-task 0.5 --save model.json");
   cmd->callback([o] {
+    if (o->model.model == "mlp") return network_fit(o->data, o->model, o->out, o->save);
     FittedRun run = read_and_fit(o->data, o->model, o->out.quiet);
     VectorXd loss = task_mean_loss(run.model, run.data.test);
     if (!o->out.quiet) {

@@ -3,6 +3,7 @@
 #include "commands.hpp"
 #include "mtif/output.hpp"
 #include "mtif/score_files.hpp"
+#include "network.hpp"
 #include "options.hpp"
 
 namespace mtif::cli {
@@ -31,6 +32,8 @@ void register_influence(CLI::App& app) {
       "Sign: positive = removing the row raises the target's loss (it helps); negative = it hurts.\n"
       "Example:\n  mtif influence --train train.csv --test test.csv --out scores.csv --mode exact");
   cmd->callback([o] {
+    if (o->model.model == "mlp")
+      return network_influence(o->data, o->model, o->out, o->scores_path, o->targets, o->mode);
     FittedRun run = read_and_fit(o->data, o->model, o->out.quiet);
     Stopwatch clock;
     Targets targets = make_targets(run, o->targets);

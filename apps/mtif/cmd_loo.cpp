@@ -6,6 +6,7 @@
 #include "mtif/output.hpp"
 #include "mtif/score_files.hpp"
 #include "mtif/validation.hpp"
+#include "network.hpp"
 #include "options.hpp"
 
 namespace mtif::cli {
@@ -41,6 +42,7 @@ void register_loo(CLI::App& app) {
       "(first-order and exact) against these refits, within-task and between-task.\n"
       "Example:\n  mtif loo --train train.csv --test test.csv --rows 0-99 --out loo.csv --json loo.json");
   cmd->callback([o] {
+    if (o->model.model == "mlp") return network_loo(o->data, o->model, o->out, o->rows, o->loo_path, o->targets);
     FittedRun run = read_and_fit(o->data, o->model, o->out.quiet);
     const Dataset& train = run.data.train;
     std::vector<Index> rows = parse_row_spec(o->rows, train.num_rows());

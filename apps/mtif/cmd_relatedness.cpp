@@ -6,6 +6,7 @@
 #include "mtif/output.hpp"
 #include "mtif/score_files.hpp"
 #include "mtif/validation.hpp"
+#include "network.hpp"
 #include "options.hpp"
 
 namespace mtif::cli {
@@ -73,6 +74,8 @@ void register_relatedness(CLI::App& app) {
       "R[l][k] > 0: task l helps task k (removing it raises k's test loss); < 0: task l hurts task k.\n"
       "Example:\n  mtif relatedness --train train.csv --test test.csv --method newton --validate --json r.json --out R.csv");
   cmd->callback([o] {
+    if (o->model.model == "mlp")
+      return network_relatedness(o->data, o->model, o->out, o->method, o->matrix_path, o->validate);
     FittedRun run = read_and_fit(o->data, o->model, o->out.quiet);
     Targets targets = task_targets(run.model, run.data.test);
     Relatedness r = run_method(o->method, run, targets);

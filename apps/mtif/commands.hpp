@@ -10,6 +10,7 @@ void register_influence(CLI::App& app);
 void register_loo(CLI::App& app);
 void register_relatedness(CLI::App& app);
 void register_demo(CLI::App& app);
+void register_lds(CLI::App& app);
 
 }  // namespace mtif::cli
 
@@ -20,4 +21,11 @@ void register_demo(CLI::App& app);
 namespace mtif::cli {
 // Prints a K x K relatedness matrix with task labels.
 void print_relatedness(const Eigen::MatrixXd& m, const std::vector<std::string>& names);
+}  // namespace mtif::cli
+
+#include "mtif/validation.hpp"
+namespace mtif::cli {
+// Prints the LDS per target and its mean.
+void report_lds(const LdsResult& lds, const Targets& targets, const std::vector<std::string>& task_names,
+                const std::string& protocol, bool quiet);
 }  // namespace mtif::cli

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
 #include <iostream>
 #include <sstream>
 
@@ -23,9 +24,11 @@ void add_data_options(CLI::App* cmd, DataOptions& o) {
 }
 
 void add_model_options(CLI::App* cmd, ModelOptions& o) {
-  cmd->add_option("--model", o.model, "model family")->check(CLI::IsMember({"linear"}))->capture_default_str();
-  cmd->add_option("--loss", o.loss, "squared (regression) or logistic (0/1 targets)")
-      ->check(CLI::IsMember({"squared", "logistic"}))
+  cmd->add_option("--model", o.model, "model family: linear (exact, block Hessian) or mlp (shared-bottom network)")
+      ->check(CLI::IsMember({"linear", "mlp"}))
+      ->capture_default_str();
+  cmd->add_option("--loss", o.loss, "squared (regression), logistic (0/1 targets) or softmax (classes 0..C-1, mlp)")
+      ->check(CLI::IsMember({"squared", "logistic", "softmax"}))
       ->capture_default_str();
   cmd->add_option("--lambda-task", o.lambda_task, "penalty on each task's own weights theta_k")
       ->check(CLI::PositiveNumber)
@@ -35,6 +38,39 @@ void add_model_options(CLI::App* cmd, ModelOptions& o) {
       ->capture_default_str();
   cmd->add_option("--model-file", o.model_file, "use a model saved by 'mtif fit --save' instead of fitting")
       ->check(CLI::ExistingFile);
+  add_network_options(cmd, o.net);
+}
+
+void add_network_options(CLI::App* cmd, NetworkOptions& n) {
+  const std::string g = "Network (--model mlp)";
+  cmd->add_option("--hidden", n.hidden, "trunk widths, e.g. 128,64")->delimiter(',')->capture_default_str()->group(g);
+  cmd->add_option("--activation", n.activation, "trunk activation")
+      ->check(CLI::IsMember({"tanh", "relu", "gelu"}))->capture_default_str()->group(g);
+  cmd->add_option("--optimizer", n.optimizer, "training optimiser")
+      ->check(CLI::IsMember({"adam", "sgd"}))->capture_default_str()->group(g);
+  cmd->add_option("--epochs", n.epochs, "training epochs")->check(CLI::NonNegativeNumber)->capture_default_str()->group(g);
+  cmd->add_option("--lr", n.learning_rate, "learning rate")->check(CLI::PositiveNumber)->capture_default_str()->group(g);
+  cmd->add_option("--batch-size", n.batch_size, "minibatch size")->check(CLI::PositiveNumber)->capture_default_str()->group(g);
+  cmd->add_option("--weight-decay", n.weight_decay, "Omega = wd/2 |w|^2 on every weight")
+      ->check(CLI::NonNegativeNumber)->capture_default_str()->group(g);
+  cmd->add_option("--seed", n.seed, "initialisation and batch-order seed")->capture_default_str()->group(g);
+  cmd->add_option("--polish-steps", n.polish_steps, "full-batch L-BFGS iterations after training (0: none)")
+      ->check(CLI::NonNegativeNumber)->capture_default_str()->group(g);
+  cmd->add_option("--solver", n.solver, "inverse-curvature solver: exact (dense, small nets), cg, lissa, ekfac")
+      ->check(CLI::IsMember({"exact", "cg", "lissa", "ekfac"}))->capture_default_str()->group(g);
+  cmd->add_option("--curvature", n.curvature, "Hessian or Gauss-Newton (ekfac is always Gauss-Newton)")
+      ->check(CLI::IsMember({"hessian", "ggn"}))->capture_default_str()->group(g);
+  cmd->add_option("--damping", n.damping, "added to the curvature's diagonal")
+      ->check(CLI::NonNegativeNumber)->capture_default_str()->group(g);
+  cmd->add_option("--cg-iterations", n.cg_iterations, "CG iteration limit per solve")->capture_default_str()->group(g);
+  cmd->add_option("--cg-tolerance", n.cg_tolerance, "CG relative residual target")->capture_default_str()->group(g);
+  cmd->add_option("--lissa-scale", n.lissa_scale, "LiSSA scale (0: 1.1 x power-iteration estimate of lambda_max)")
+      ->capture_default_str()->group(g);
+  cmd->add_option("--lissa-depth", n.lissa_depth, "LiSSA series terms")->capture_default_str()->group(g);
+  cmd->add_option("--retrain-optimizer", n.retrain_optimizer, "refits for loo/relatedness retrain/lds")
+      ->check(CLI::IsMember({"lbfgs", "adam", "sgd"}))->capture_default_str()->group(g);
+  cmd->add_option("--retrain-steps", n.retrain_steps, "iterations or steps per refit, warm-started from the fit")
+      ->check(CLI::PositiveNumber)->capture_default_str()->group(g);
 }
 
 void add_output_options(CLI::App* cmd, OutputOptions& o) {
@@ -62,39 +98,54 @@ std::vector<std::string> split_list(const std::string& s) {
   return out;
 }
 
+// 0/1 for logistic, whole numbers >= 0 for softmax; one line naming the file and row.
+void check_targets(const Dataset& d, const std::string& loss, const std::string& file) {
+  for (Index i = 0; i < d.num_rows(); ++i) {
+    const double y = d.y(i);
+    const bool ok = loss == "logistic"  ? (y == 0.0 || y == 1.0)
+                    : loss == "softmax" ? (y >= 0 && y == std::floor(y))
+                                        : true;
+    if (!ok)
+      throw DataError(fmt::format("{}: the {} loss needs {} targets, row {} has {}", file, loss,
+                                  loss == "logistic" ? "0/1" : "class-id (0, 1, 2, ...)", d.file_row[i], y));
+  }
+}
+
 void check_model_matches(const LinearModel& m, const Dataset& train, const std::string& file) {
   if (m.feature_names != train.feature_names || m.task_names != train.task_names)
     throw std::runtime_error(file + ": the model's tasks or features do not match the training data");
 }
 }  // namespace
 
-FittedRun read_and_fit(const DataOptions& data, const ModelOptions& model, bool quiet) {
-  FittedRun run;
-  Stopwatch clock;
+TrainTest read_data(const DataOptions& data, const ModelOptions& model, bool quiet) {
   CsvOptions csv;
   csv.target_column = data.target;
   csv.task_column = data.task_column;
   csv.features = split_list(data.features);
-  run.data = read_train_test(data.train, data.test, csv);
+  TrainTest out = read_train_test(data.train, data.test, csv);
   if (data.intercept) {
-    add_intercept(run.data.train);
-    add_intercept(run.data.test);
+    add_intercept(out.train);
+    add_intercept(out.test);
   }
-  const Dataset& train = run.data.train;
+  check_targets(out.train, model.loss, data.train);
+  check_targets(out.test, model.loss, data.test.empty() ? data.train : data.test);
+  info(quiet, fmt::format("read {} training rows and {} test rows: {} tasks, {} features", out.train.num_rows(),
+                          out.test.num_rows(), out.train.num_tasks(), out.train.num_features()));
+  return out;
+}
 
+FittedRun read_and_fit(const DataOptions& data, const ModelOptions& model, bool quiet) {
+  if (model.loss == "softmax") throw std::invalid_argument("--loss softmax needs --model mlp");
+  FittedRun run;
+  Stopwatch clock;
+  run.data = read_data(data, model, quiet);
+  const Dataset& train = run.data.train;
   LinearConfig config;
   config.loss = parse_loss(model.loss);
   config.lambda_task = model.lambda_task;
   config.lambda_shared = model.lambda_shared;
   config.intercept = data.intercept;
-  if (config.loss == LossKind::Logistic)
-    for (Index i = 0; i < train.num_rows(); ++i)
-      if (train.y(i) != 0.0 && train.y(i) != 1.0)
-        throw DataError(fmt::format("{}: the logistic loss needs 0/1 targets, train row {} has {}", data.train,
-                                    train.file_row[i], train.y(i)));
   run.timings["read_s"] = clock.lap();
-  info(quiet, fmt::format("read {} training rows and {} test rows: {} tasks, {} features", train.num_rows(),
-                          run.data.test.num_rows(), train.num_tasks(), train.num_features()));
   if (!model.model_file.empty()) {
     run.model = linear_model_from_json(read_json_file(model.model_file));
     check_model_matches(run.model, train, model.model_file);
@@ -116,13 +167,25 @@ Targets make_targets(const FittedRun& run, const std::string& kind) {
   return kind == "rows" ? row_targets(run.model, run.data.test) : task_targets(run.model, run.data.test);
 }
 
+nlohmann::json network_settings_json(const ModelOptions& model) {
+  if (model.model != "mlp") return nullptr;
+  const NetworkOptions& n = model.net;
+  return {{"hidden", n.hidden},         {"activation", n.activation},     {"optimizer", n.optimizer},
+          {"epochs", n.epochs},         {"lr", n.learning_rate},          {"batch_size", n.batch_size},
+          {"weight_decay", n.weight_decay}, {"seed", n.seed},             {"polish_steps", n.polish_steps},
+          {"solver", n.solver},         {"curvature", n.curvature},       {"damping", n.damping},
+          {"cg_iterations", n.cg_iterations}, {"cg_tolerance", n.cg_tolerance},
+          {"lissa_scale", n.lissa_scale}, {"lissa_depth", n.lissa_depth},
+          {"retrain_optimizer", n.retrain_optimizer}, {"retrain_steps", n.retrain_steps}};
+}
+
 nlohmann::json settings_json(const DataOptions& data, const ModelOptions& model) {
   return {{"train", data.train},         {"test", data.test},
           {"target", data.target},       {"task_column", data.task_column},
           {"features", data.features},   {"intercept", data.intercept},
           {"model", model.model},        {"loss", model.loss},
           {"lambda_task", model.lambda_task}, {"lambda_shared", model.lambda_shared},
-          {"model_file", model.model_file}};
+          {"model_file", model.model_file}, {"network", network_settings_json(model)}};
 }
 
 }  // namespace mtif::cli

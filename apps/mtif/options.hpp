@@ -6,7 +6,9 @@
 #include <chrono>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "mtif/block_schur_solver.hpp"
 #include "mtif/csv_reader.hpp"
@@ -20,12 +22,35 @@ struct DataOptions {
   bool intercept = false;
 };
 
+// Flags of the shared-bottom network (--model mlp); ignored by the linear model.
+struct NetworkOptions {
+  std::vector<int> hidden{32};
+  std::string activation = "tanh";
+  std::string optimizer = "adam";
+  int epochs = 30;
+  double learning_rate = 1e-2;
+  int batch_size = 64;
+  double weight_decay = 1e-2;
+  std::uint64_t seed = 0;
+  long polish_steps = 200;  // full-batch L-BFGS after the optimiser, so the fit is a stationary point
+  std::string solver = "cg";
+  std::string curvature = "ggn";
+  double damping = 1e-3;
+  int cg_iterations = 500;
+  double cg_tolerance = 1e-8;
+  double lissa_scale = 0;
+  int lissa_depth = 1000;
+  std::string retrain_optimizer = "lbfgs";
+  long retrain_steps = 200;
+};
+
 struct ModelOptions {
   std::string model = "linear";
   std::string loss = "squared";
   double lambda_task = 1.0;
   double lambda_shared = 1.0;
   std::string model_file;  // load a fitted model instead of fitting
+  NetworkOptions net;
 };
 
 struct OutputOptions {
@@ -35,6 +60,7 @@ struct OutputOptions {
 
 void add_data_options(CLI::App* cmd, DataOptions& o);
 void add_model_options(CLI::App* cmd, ModelOptions& o);
+void add_network_options(CLI::App* cmd, NetworkOptions& n);
 void add_output_options(CLI::App* cmd, OutputOptions& o);
 void add_targets_option(CLI::App* cmd, std::string& targets);
 
@@ -61,10 +87,13 @@ struct FittedRun {
 };
 
 FittedRun read_and_fit(const DataOptions& data, const ModelOptions& model, bool quiet);
+// The read step alone (CSV, intercept, target checks), shared by both model families.
+TrainTest read_data(const DataOptions& data, const ModelOptions& model, bool quiet);
 Targets make_targets(const FittedRun& run, const std::string& kind);
 
 // The exact settings of a run, so it can be reproduced from its summary.
 nlohmann::json settings_json(const DataOptions& data, const ModelOptions& model);
+nlohmann::json network_settings_json(const ModelOptions& model);  // null for the linear model
 
 void info(bool quiet, const std::string& message);
 

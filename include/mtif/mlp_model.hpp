@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -72,5 +73,16 @@ struct MlpTrainOptions {
 // Minibatches draw rows uniformly; each row's loss is scaled by n / (batch * n_k)
 // so a batch is an unbiased estimate of the per-task averaged objective.
 MlpModel train_mlp(const Dataset& train, const MlpConfig& config, const MlpTrainOptions& options = {});
+
+// Save / load: the configuration, the task and feature names, and the
+// parameters in blocks. Loading checks shapes and throws std::runtime_error
+// with what is wrong.
+nlohmann::json mlp_to_json(const MlpModel& model, const std::vector<std::string>& task_names,
+                           const std::vector<std::string>& feature_names);
+struct LoadedMlp {
+  MlpModel model;
+  std::vector<std::string> task_names, feature_names;
+};
+LoadedMlp mlp_from_json(const nlohmann::json& j);
 
 }  // namespace mtif

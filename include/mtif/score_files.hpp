@@ -25,6 +25,11 @@ void write_loo(const std::string& path, const MatrixXd& actual, const std::vecto
 void write_relatedness(const std::string& path, const Relatedness& r, const Targets& targets,
                        const std::vector<std::string>& task_names);
 
+// subset,target_task,predicted_loss_change,actual_loss_change (one line per subset and target)
+void write_lds(const std::string& path, const LdsResult& lds, const Targets& targets,
+               const std::vector<std::string>& task_names);
+nlohmann::json lds_to_json(const LdsResult& lds, const Targets& targets, const std::vector<std::string>& task_names);
+
 nlohmann::json matrix_to_json(const MatrixXd& m);
 nlohmann::json agreement_to_json(const AgreementSplit& a);
 

@@ -90,6 +90,30 @@ void write_relatedness(const std::string& path, const Relatedness& r, const Targ
   file.commit();
 }
 
+void write_lds(const std::string& path, const LdsResult& lds, const Targets& targets,
+               const std::vector<std::string>& task_names) {
+  AtomicFile file(path);
+  fmt::memory_buffer buf;
+  fmt::format_to(std::back_inserter(buf), "subset,target_task,predicted_loss_change,actual_loss_change\n");
+  for (Index s = 0; s < lds.actual.rows(); ++s)
+    for (int t = 0; t < targets.size(); ++t)
+      fmt::format_to(std::back_inserter(buf), "{},{},{},{}\n", s, csv_quote(target_task_name(targets, t, task_names)),
+                     lds.predicted(s, t), lds.actual(s, t));
+  file.write(buf);
+  file.commit();
+}
+
+nlohmann::json lds_to_json(const LdsResult& lds, const Targets& targets, const std::vector<std::string>& task_names) {
+  nlohmann::json per_target = nlohmann::json::object();
+  for (int t = 0; t < targets.size(); ++t) {
+    const double v = lds.per_target(t);
+    per_target[target_task_name(targets, t, task_names)] = std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
+  }
+  return {{"mean", std::isfinite(lds.mean) ? nlohmann::json(lds.mean) : nlohmann::json(nullptr)},
+          {"per_target", per_target},
+          {"subsets", lds.actual.rows()}};
+}
+
 nlohmann::json matrix_to_json(const MatrixXd& m) {
   nlohmann::json rows = nlohmann::json::array();
   for (Index i = 0; i < m.rows(); ++i) {

@@ -1,3 +1,5 @@
+#include <fmt/format.h>
+
 #include <cmath>
 #include <limits>
 #include <numeric>
@@ -283,6 +285,64 @@ MlpModel train_mlp(const Dataset& train, const MlpConfig& config, const MlpTrain
     optimizer->step();
   }
   return model;
+}
+
+namespace {
+const char* head_name(HeadKind h) {
+  return h == HeadKind::Regression ? "squared" : h == HeadKind::Binary ? "logistic" : "softmax";
+}
+std::vector<double> as_vector(const VectorXd& v) { return {v.data(), v.data() + v.size()}; }
+VectorXd as_eigen(const std::vector<double>& v) { return Eigen::Map<const VectorXd>(v.data(), Index(v.size())); }
+}  // namespace
+
+nlohmann::json mlp_to_json(const MlpModel& model, const std::vector<std::string>& task_names,
+                           const std::vector<std::string>& feature_names) {
+  const MlpConfig& c = model.config();
+  BlockVector w = model.parameters();
+  nlohmann::json heads = nlohmann::json::array();
+  for (const auto& t : w.theta) heads.push_back(as_vector(t));
+  return {{"format", "mtif-mlp-1"},
+          {"config",
+           {{"hidden", c.hidden}, {"activation", c.activation}, {"loss", head_name(c.head)}, {"classes", c.classes},
+            {"weight_decay", c.weight_decay}, {"optimizer", c.optimizer}, {"learning_rate", c.learning_rate},
+            {"momentum", c.momentum}, {"epochs", c.epochs}, {"batch_size", c.batch_size}, {"seed", c.seed}}},
+          {"inputs", feature_names.size()},
+          {"task_names", task_names},
+          {"feature_names", feature_names},
+          {"trunk", as_vector(w.gamma)},
+          {"heads", heads}};
+}
+
+LoadedMlp mlp_from_json(const nlohmann::json& j) {
+  if (j.value("format", "") != "mtif-mlp-1") throw std::runtime_error("not an mtif network model (format mtif-mlp-1)");
+  const auto& jc = j.at("config");
+  MlpConfig c;
+  c.hidden = jc.at("hidden").get<std::vector<int>>();
+  c.activation = jc.at("activation").get<std::string>();
+  c.head = parse_head_kind(jc.at("loss").get<std::string>());
+  c.classes = jc.at("classes").get<int>();
+  c.weight_decay = jc.at("weight_decay").get<double>();
+  c.optimizer = jc.at("optimizer").get<std::string>();
+  c.learning_rate = jc.at("learning_rate").get<double>();
+  c.momentum = jc.at("momentum").get<double>();
+  c.epochs = jc.at("epochs").get<int>();
+  c.batch_size = jc.at("batch_size").get<int>();
+  c.seed = jc.at("seed").get<std::uint64_t>();
+  LoadedMlp out;
+  out.task_names = j.at("task_names").get<std::vector<std::string>>();
+  out.feature_names = j.at("feature_names").get<std::vector<std::string>>();
+  out.model.impl() = initial_network(c, Index(out.feature_names.size()), int(out.task_names.size()));
+  BlockVector w;
+  w.gamma = as_eigen(j.at("trunk").get<std::vector<double>>());
+  for (const auto& h : j.at("heads")) w.theta.push_back(as_eigen(h.get<std::vector<double>>()));
+  if (w.gamma.size() != out.model.shared_size() || int(w.theta.size()) != out.model.num_tasks())
+    throw std::runtime_error("network model: parameter count does not match its configuration");
+  for (int k = 0; k < out.model.num_tasks(); ++k)
+    if (w.theta[k].size() != out.model.head_size(k))
+      throw std::runtime_error(fmt::format("network model: head {} has {} parameters, expected {}", k,
+                                           w.theta[k].size(), out.model.head_size(k)));
+  out.model.set_parameters(w);
+  return out;
 }
 
 }  // namespace mtif

@@ -1,0 +1,21 @@
+// The subcommands' path for --model mlp (the shared-bottom network). Built
+// with LibTorch into network.cpp; without it, network_stub.cpp says so.
+#pragma once
+
+#include <string>
+
+#include "options.hpp"
+
+namespace mtif::cli {
+
+void network_fit(const DataOptions& data, const ModelOptions& model, const OutputOptions& out, const std::string& save);
+void network_influence(const DataOptions& data, const ModelOptions& model, const OutputOptions& out,
+                       const std::string& scores_path, const std::string& targets, const std::string& mode);
+void network_loo(const DataOptions& data, const ModelOptions& model, const OutputOptions& out,
+                 const std::string& rows, const std::string& loo_path, const std::string& targets);
+void network_relatedness(const DataOptions& data, const ModelOptions& model, const OutputOptions& out,
+                         const std::string& method, const std::string& matrix_path, bool validate);
+void network_lds(const DataOptions& data, const ModelOptions& model, const OutputOptions& out, int subsets,
+                 double keep, std::uint64_t seed, const std::string& lds_path);
+
+}  // namespace mtif::cli
