@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   mtif::cli::register_influence(app);
   mtif::cli::register_loo(app);
   mtif::cli::register_relatedness(app);
+  mtif::cli::register_report(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
