@@ -66,7 +66,19 @@
     return t;
   }
   function kvTable(pairs) {
-    return table(['', ''], pairs.map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]));
+    const t = table([], pairs.map(([k, v]) => [k, v === '' ? '—' : typeof v === 'string' ? v : JSON.stringify(v)]));
+    t.className = 'kv';
+    t.querySelector('thead').remove();
+    return t;
+  }
+  // {"fit": {"fit_s": 0.01}, "loo_s": 0.2} -> ["fit.fit_s 0.01 s", "loo_s 0.2 s"]
+  function flatTimings(obj, prefix) {
+    const out = [];
+    for (const [k, v] of Object.entries(obj || {})) {
+      if (v && typeof v === 'object') out.push(...flatTimings(v, prefix + k + '.'));
+      else out.push(prefix + k + ' ' + (typeof v === 'number' ? num(v) + ' s' : String(v)));
+    }
+    return out;
   }
 
   function section(id, title) {
@@ -146,7 +158,7 @@
       pairs.push(['seed', s.seed === undefined || s.seed === null ? 'not recorded (the linear model is deterministic)' : s.seed]);
       for (const [k, v] of Object.entries(s.settings || {})) pairs.push([k, v]);
       run.append(kvTable(pairs));
-      const t = s.timings ? Object.entries(s.timings).map(([k, v]) => k + ' ' + (typeof v === 'number' ? num(v) + ' s' : JSON.stringify(v))) : [];
+      const t = flatTimings(s.timings, '');
       if (t.length) run.append(el('p', { class: 'muted' }, 'Timings: ' + t.join(', ')));
       for (const w of s.warnings || []) run.append(el('p', { class: 'error' }, 'Warning: ' + w));
     }
@@ -192,7 +204,7 @@
         yAxis: { type: 'category', data: r.sources, inverse: true, name: 'source task (removed)', nameLocation: 'middle', nameGap: 80,
                  axisLabel: { interval: 0 } },
         visualMap: { type: 'continuous', min: -scale, max: scale, calculable: false, orient: 'vertical', right: 4, top: 'middle',
-                     itemHeight: 200, text: ['helps +', 'hurts −'], inRange: { color: [HURT, NEUTRAL, HELP] },
+                     itemHeight: 200, text: ['helps  +' + axisNum(scale), 'hurts  −' + axisNum(scale)], inRange: { color: [HURT, NEUTRAL, HELP] },
                      formatter: (v) => axisNum(v) },
         series: [{ type: 'heatmap', data: cells, itemStyle: { borderColor: '#fff', borderWidth: 1 },
                    label: { show: !many, fontSize: 10, formatter: (p) => axisNum(p.value[2]) } }],
@@ -208,15 +220,15 @@
     const series = groups.map((g) => ({
       name: g.name, type: 'scatter', data: g.points, symbolSize: 6, itemStyle: { color: g.color, opacity: 0.75 },
     }));
-    series.push({ name: 'y = x (perfect prediction)', type: 'line', data: [[lo, lo], [hi, hi]], symbol: 'none',
+    series.push({ name: 'y = x', type: 'line', data: [[lo, lo], [hi, hi]], symbol: 'none', itemStyle: { color: '#888' },
                   lineStyle: { type: 'dashed', color: '#888', width: 1 }, tooltip: { show: false } });
     return chart(parent, id, {
       title: { text: title, subtext: subtitle, left: 'center', textStyle: { fontSize: 14 } },
       tooltip: { trigger: 'item', formatter: (p) => (p.data && p.data.length > 2 ? esc(p.data[2]) + '<br>' : '') +
                    'actual ' + num(p.data[0], true) + '<br>predicted ' + num(p.data[1], true) },
-      legend: { bottom: 0 },
-      grid: { left: 78, right: 24, top: 70, bottom: 70 },
-      xAxis: { type: 'value', name: xName, nameLocation: 'middle', nameGap: 26, scale: true, axisLabel: { formatter: axisNum } },
+      legend: { bottom: 2, itemWidth: 14, itemGap: 14 },
+      grid: { left: 78, right: 24, top: 70, bottom: 82 },
+      xAxis: { type: 'value', name: xName, nameLocation: 'middle', nameGap: 28, scale: true, axisLabel: { formatter: axisNum } },
       yAxis: { type: 'value', name: yName, nameLocation: 'middle', nameGap: 58, scale: true, axisLabel: { formatter: axisNum } },
       series: series,
     });
@@ -234,21 +246,22 @@
     val.append(grid);
     (data.loo || []).forEach((v, i) => {
       const groups = [
-        { name: 'within task (row of the target\'s own task)', color: '#e08214', points: v.points.filter((p) => p[2]).map((p) => [p[0], p[1], 'row ' + p[3] + ' (' + p[4] + ') → ' + p[5]]) },
-        { name: 'between tasks', color: '#5e3c99', points: v.points.filter((p) => !p[2]).map((p) => [p[0], p[1], 'row ' + p[3] + ' (' + p[4] + ') → ' + p[5]]) },
+        { name: 'row of the target\'s own task', color: '#e08214', points: v.points.filter((p) => p[2]).map((p) => [p[0], p[1], 'row ' + p[3] + ' (' + p[4] + ') → ' + p[5]]) },
+        { name: 'row of another task', color: '#5e3c99', points: v.points.filter((p) => !p[2]).map((p) => [p[0], p[1], 'row ' + p[3] + ' (' + p[4] + ') → ' + p[5]]) },
       ];
       scatter(grid, 'loo-' + i, 'LOO ' + v.mode + ': Pearson ' + corr(v.all.pearson) + ', Spearman ' + corr(v.all.spearman),
               v.all.count + ' (row, target) pairs · within-task Pearson ' + corr(v.within_task.pearson) + ', between-task ' + corr(v.between_task.pearson),
-              'actual change of the target\'s loss (refit without the row)', 'predicted (' + v.scores_file + ')', groups);
+              'actual change of the target\'s loss (refit without the row)', 'predicted (' + v.mode + ')', groups);
       grid.lastChild.append(el('div', { class: 'caption' }, 'Predicted: ' + v.scores_file + '; actual: ' + v.loo_file + '.'));
     });
     (data.loto || []).forEach((v, i) => {
       const pts = (d) => v.points.filter((p) => p[2] === d).map((p) => [p[0], p[1], v.sources[p[3]] + ' removed → ' + v.targets[p[4]]]);
-      scatter(grid, 'loto-' + i, 'LOTO ' + v.label + ': Pearson ' + corr(v.pearson) + ', Spearman ' + corr(v.spearman),
-              v.points.length + ' (source, target) pairs of the task matrix against retraining without each task',
-              'actual change (retrain without the source task)', 'predicted (' + v.label + ')',
+      scatter(grid, 'loto-' + i, 'LOTO ' + v.short + ': Pearson ' + corr(v.pearson) + ', Spearman ' + corr(v.spearman),
+              v.label + ' · ' + v.points.length + ' (source, target) pairs',
+              'actual change (retrain without the source task)', 'predicted (' + v.short + ')',
               [{ name: 'source = target (diagonal)', color: '#e08214', points: pts(1) },
                { name: 'source ≠ target', color: '#5e3c99', points: pts(0) }]);
+      grid.lastChild.append(el('div', { class: 'caption' }, 'Predicted: ' + v.file + '; actual: retraining without each task (' + v.truth_file + ').'));
     });
   });
 
@@ -279,7 +292,7 @@
       t.querySelectorAll('tbody tr').forEach((tr, k) => tr.lastChild.classList.add(list[k][2] > 0 ? 'pos' : list[k][2] < 0 ? 'neg' : 'zero'));
       return t;
     }
-    const grid = el('div', { class: 'grid' });
+    const grid = el('div', { class: 'grid rows' });
     rows.append(grid);
     for (const t of tr.targets) {
       grid.append(el('div', { class: 'task-card', 'data-target': t.target },
@@ -306,11 +319,11 @@
       tooltip: { trigger: 'axis', formatter: (ps) => esc(ps[0].name) + '<br>test loss ' + num(ps[0].value) },
       grid: { left: 80, right: 30, top: 50, bottom: 40 },
       xAxis: { type: 'category', data: methods.map((m) => m.method), axisLabel: { interval: 0 } },
-      yAxis: { type: 'value', name: 'test loss', scale: true, axisLabel: { formatter: axisNum } },
+      yAxis: { type: 'value', name: 'test loss', min: 0, axisLabel: { formatter: axisNum } },
       series: [{ type: 'bar', data: methods.map((m) => m.test_loss), itemStyle: { color: HELP }, barMaxWidth: 60,
                  label: { show: true, position: 'top', formatter: (p) => num(p.value) },
                  markLine: full === null ? undefined : { symbol: 'none', data: [{ yAxis: full, name: 'all rows' }],
-                   label: { formatter: 'all rows ' + num(full) }, lineStyle: { color: '#555', type: 'dashed' } } }],
+                   label: { position: 'insideEndTop', formatter: 'all training rows ' + num(full) }, lineStyle: { color: '#555', type: 'dashed' } } }],
     });
   });
 

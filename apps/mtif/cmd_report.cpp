@@ -215,10 +215,10 @@ Matrix matrix_from_csv(const fs::path& path) {
   return m;
 }
 
+// A relatedness CSV that repeats a matrix already read from a summary (the
+// CSVs hold round-trip digits, so a copy is equal to the last bit).
 bool same_matrix(const Matrix& a, const Matrix& b) {
-  if (a.sources != b.sources || a.targets != b.targets) return false;
-  double scale = std::max(a.values.cwiseAbs().maxCoeff(), 1e-300);
-  return (a.values - b.values).cwiseAbs().maxCoeff() <= 1e-9 * scale;
+  return a.sources == b.sources && a.targets == b.targets && a.values == b.values;
 }
 
 struct Agree {
@@ -254,7 +254,11 @@ json loto_json(const Matrix& predicted, const Matrix& truth) {
     }
   Agree g = agree(x, y);
   json j = agree_json(g);
-  j.update({{"label", predicted.label + " vs retraining"},
+  const std::string m = predicted.method;
+  j.update({{"label", predicted.label},
+            {"short", m == "mtif" ? "MTIF" : m == "newton" ? "Newton" : predicted.file},
+            {"file", predicted.file},
+            {"truth_file", truth.file},
             {"sources", truth.sources},
             {"targets", truth.targets},
             {"points", points}});
@@ -414,6 +418,7 @@ json gather(const ReportOptions& o, int& sections_found) {
   json summaries = json::array();
   std::vector<Matrix> matrices;
   std::map<std::string, std::string> scores_mode;  // canonical path -> "first-order"/"exact"
+  std::set<std::string> matrix_files;               // relatedness CSVs whose matrix a summary holds
   json selection = nullptr;
 
   auto add_csv = [&](const json& j, const char* field) {
@@ -450,9 +455,12 @@ json gather(const ReportOptions& o, int& sections_found) {
       for (const char* name : {"scores.csv", "loo.csv", "train.csv", "test.csv"})
         if (fs::is_regular_file(dir / name, ec)) csv_files.push_back(dir / name);
       if (fs::is_regular_file(dir / "scores.csv", ec)) scores_mode[canonical_key(dir / "scores.csv")] = "first-order";
+      matrix_files.insert(canonical_key(dir / "relatedness.csv"));
     } else if (command == "relatedness" && j.contains("matrix")) {
       std::string method = j.value("/settings/method"_json_pointer, std::string("relatedness"));
       matrices.push_back(matrix_from_json(j["matrix"], j.at("sources"), j.at("targets"), method, file));
+      if (j.contains("output") && j["output"].is_string())
+        if (auto p = resolve(j["output"], dir)) matrix_files.insert(canonical_key(*p));
     } else if (command == "influence") {
       add_csv(j, "scores");
       if (j.contains("scores") && j["scores"].is_string())
@@ -484,6 +492,7 @@ json gather(const ReportOptions& o, int& sections_found) {
       case CsvKind::Scores: score_paths.push_back(p); break;
       case CsvKind::Loo: loos.push_back(read_loo(p)); break;
       case CsvKind::Relatedness: {
+        if (matrix_files.count(canonical_key(p))) break;
         Matrix m = matrix_from_csv(p);
         bool dup = std::any_of(matrices.begin(), matrices.end(), [&](const Matrix& x) { return same_matrix(x, m); });
         if (!dup) matrices.push_back(m);

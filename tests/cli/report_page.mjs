@@ -10,7 +10,8 @@
 //     holds an <svg> that ECharts filled with at least 20 shapes;
 //   * each --text STRING appears in the visible text of the page;
 //   * each --selector CSS=MIN matches at least MIN elements (MIN 0 means: none).
-// Writes a full-page screenshot to SCREENSHOT.png for a person to look at.
+// Writes a full-page screenshot to SCREENSHOT.png for a person to look at, and
+// with --sections DIR one PNG per <section> (readable at full size).
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -25,9 +26,11 @@ if (!pagePath || !shotPath || plotList === undefined) {
   process.exit(2);
 }
 const texts = [], selectors = [];
+let sectionDir = null;
 for (let i = 0; i < rest.length; i += 2) {
   if (rest[i] === '--text') texts.push(rest[i + 1]);
   else if (rest[i] === '--selector') selectors.push(rest[i + 1]);
+  else if (rest[i] === '--sections') sectionDir = rest[i + 1];
   else { console.error('unknown argument ' + rest[i]); process.exit(2); }
 }
 const expectedPlots = plotList ? plotList.split(',') : [];
@@ -77,6 +80,9 @@ try {
     if (min === 0 ? n !== 0 : n < min) failures.push(`selector ${css}: ${n} matches, expected ${min === 0 ? 'none' : 'at least ' + min}`);
   }
   await page.screenshot({ path: shotPath, fullPage: true });
+  if (sectionDir)
+    for (const id of await page.$$eval('section', (all) => all.map((s) => s.id)))
+      await page.locator('#' + id).screenshot({ path: path.join(sectionDir, id + '.png') });
 } finally {
   await browser.close();
 }
