@@ -20,3 +20,28 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+# mtif report: headless Chromium for its browser test (apt), and the chart
+# library embedded into the binary plus the test's browser driver (npm, pinned
+# by report/package-lock.json). npm ci runs only when the lock file changed
+# since the last install, so a second run of this script stays quick.
+report_packages=(chromium chromium-driver)
+command -v npm >/dev/null 2>&1 || report_packages+=(nodejs npm)  # node may come from elsewhere than apt
+missing=()
+for p in "${report_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  echo "setup: installing ${missing[*]}" >&2
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+report_dir="$(cd "$(dirname "$0")/.." && pwd)/report"
+stamp="$report_dir/node_modules/.mtif-installed-lock.json"  # the lock file of the last npm ci
+if ! cmp -s "$report_dir/package-lock.json" "$stamp"; then
+  echo "setup: npm ci in report/" >&2
+  (cd "$report_dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  cp "$report_dir/package-lock.json" "$stamp"
+fi

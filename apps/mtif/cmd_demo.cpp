@@ -134,6 +134,7 @@ void run_demo(const DemoOptions& o) {
   clock.lap();
   MatrixXd actual = leave_one_out(run.model, run.data.train, run.data.test, targets, rows);
   double loo_s = clock.lap();
+  write_loo(o.out_dir + "/loo.csv", actual, rows, scores.train_task, targets, names);
   InfluenceScores exact = linear_influence(run.model, run.data.train, *run.solver, targets, ScoreMode::Exact, false);
   std::vector<int> row_task;
   MatrixXd pred_first(rows.size(), targets.size()), pred_exact(rows.size(), targets.size());
@@ -172,8 +173,10 @@ void run_demo(const DemoOptions& o) {
       "  {0}/train.csv, {0}/test.csv   the data (task,y,x1..x8)\n"
       "  {0}/scores.csv                every train row x every task: loss_change_if_removed, task_part, shared_part\n"
       "  {0}/relatedness.csv           the task matrix above\n"
+      "  {0}/loo.csv                   the leave-one-out refits of section 5 (actual_loss_change)\n"
       "  {0}/summary.json              all numbers above, with the settings and seed\n"
-      "Next: mtif influence --train {0}/train.csv --test {0}/test.csv --out my-scores.csv --mode exact\n",
+      "Next: mtif report --from {0} --out {0}/report.html   (plots and tables in one HTML page)\n"
+      "      mtif influence --train {0}/train.csv --test {0}/test.csv --out my-scores.csv --mode exact\n",
       o.out_dir);
 }
 

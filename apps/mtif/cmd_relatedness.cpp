@@ -89,7 +89,7 @@ void register_relatedness(CLI::App& app) {
       nlohmann::json settings = settings_json(o->data, o->model);
       settings["method"] = o->method;
       nlohmann::json j = {{"command", "relatedness"}, {"settings", settings},     {"matrix", matrix_to_json(r.matrix)},
-                          {"seconds", r.seconds},     {"timings", run.timings},  {"warnings", run.warnings},
+                          {"output", o->matrix_path},  {"seconds", r.seconds},     {"timings", run.timings},  {"warnings", run.warnings},
                           {"sources", run.data.train.task_names}};
       std::vector<std::string> target_names;
       for (int t = 0; t < targets.size(); ++t) target_names.push_back(run.data.train.task_names[targets.task[t]]);

@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   mtif::cli::register_loo(app);
   mtif::cli::register_relatedness(app);
   mtif::cli::register_lds(app);
+  mtif::cli::register_report(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
