@@ -10,6 +10,8 @@
 #include "mtif/csv_reader.hpp"
 
 #ifdef MTIF_HAVE_MPI
+#define OMPI_SKIP_MPICXX 1  // the C API only: the deprecated C++ bindings add nothing here
+#define MPICH_SKIP_MPICXX 1
 #include <mpi.h>
 #endif
 
