@@ -1,6 +1,7 @@
 #include <fmt/format.h>
 
 #include "commands.hpp"
+#include "mtif/gather_scores.hpp"
 #include "mtif/output.hpp"
 #include "mtif/score_files.hpp"
 #include "network.hpp"
@@ -34,13 +35,23 @@ void register_influence(CLI::App& app) {
   cmd->callback([o] {
     if (o->model.model == "mlp")
       return network_influence(o->data, o->model, o->out, o->scores_path, o->targets, o->mode);
-    FittedRun run = read_and_fit(o->data, o->model, o->out.quiet);
+    // Under mpirun every rank fits the same model from the sums over all rows,
+    // scores its own rows, and rank 0 gathers and writes them.
+    const MpiWorld* world = mpi_world();
+    const bool root = !world || world->rank() == 0;
+    FittedRun run = read_and_fit(o->data, o->model, o->out.quiet || !root, world);
     Stopwatch clock;
     Targets targets = make_targets(run, o->targets);
     ScoreMode mode = parse_score_mode(o->mode);
     const bool npy = o->scores_path.size() > 4 && o->scores_path.substr(o->scores_path.size() - 4) == ".npy";
-    InfluenceScores scores = linear_influence(run.model, run.data.train, *run.solver, targets, mode, !npy);
+    InfluenceScores scores;
+    run_on_every_rank(world, [&] { scores = linear_influence(run.model, run.data.train, *run.solver, targets, mode, !npy); });
     run.timings["score_s"] = clock.lap();
+    if (world && world->size() > 1) {
+      scores = gather_scores(*world, std::move(scores), run.train_rows, !npy);
+      run.timings["gather_s"] = clock.lap();
+    }
+    if (!root) return;
     nlohmann::json settings = settings_json(o->data, o->model);
     settings["targets"] = o->targets;
     settings["mode"] = o->mode;
@@ -48,12 +59,15 @@ void register_influence(CLI::App& app) {
     run.timings["write_s"] = clock.lap();
     info(o->out.quiet, fmt::format("wrote {} scores ({} train rows x {} targets) to {}", scores.total.size(),
                                    scores.total.rows(), scores.total.cols(), o->scores_path));
-    if (!o->out.json.empty())
-      write_json_file(o->out.json, {{"command", "influence"},
-                                    {"settings", settings},
-                                    {"scores", o->scores_path},
-                                    {"timings", run.timings},
-                                    {"warnings", run.warnings}});
+    if (!o->out.json.empty()) {
+      nlohmann::json summary = {{"command", "influence"},
+                                {"settings", settings},
+                                {"scores", o->scores_path},
+                                {"timings", run.timings},
+                                {"warnings", run.warnings}};
+      if (world) summary["mpi_ranks"] = world->size();
+      write_json_file(o->out.json, summary);
+    }
   });
 }
 

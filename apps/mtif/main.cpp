@@ -4,11 +4,33 @@
 #include <malloc.h>
 
 #include <iostream>
+#include <memory>
 
 #include "commands.hpp"
 #include "mtif/csv_reader.hpp"
+#include "mtif/mpi_world.hpp"
+
+namespace {
+// Under mpirun with several ranks an error that every rank meets is printed
+// by rank 0 only; errors met on some ranks are printed by run_agreed.
+void print_error(const char* what) {
+  const mtif::MpiWorld* world = mtif::mpi_world();
+  if (!world || world->rank() == 0) std::cerr << "mtif: error: " << what << '\n';
+}
+}  // namespace
 
 int main(int argc, char** argv) {
+  // MPI only when a launcher started us: a plain run never initialises it.
+  std::unique_ptr<mtif::MpiWorld> world;
+  if (mtif::MpiWorld::launched()) {
+    try {
+      world = std::make_unique<mtif::MpiWorld>(&argc, &argv);
+    } catch (const std::exception& e) {
+      std::cerr << "mtif: error: " << e.what() << '\n';
+      return 1;
+    }
+    mtif::set_mpi_world(world.get());
+  }
   // Keep freed large buffers in the heap instead of returning them to the OS:
   // page faults on fresh mappings dominated the run time of large scorings.
   mallopt(M_MMAP_THRESHOLD, 1 << 30);
@@ -30,12 +52,15 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
+    if (world && world->rank() != 0) return e.get_exit_code();
     return app.exit(e);
+  } catch (const mtif::ReportedFailure& e) {
+    return e.code;
   } catch (const mtif::DataError& e) {
-    std::cerr << "mtif: error: " << e.what() << '\n';
+    print_error(e.what());
     return 2;
   } catch (const std::exception& e) {
-    std::cerr << "mtif: error: " << e.what() << '\n';
+    print_error(e.what());
     return 1;
   }
   return 0;

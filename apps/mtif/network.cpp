@@ -11,6 +11,7 @@
 #include "mtif/mlp_curvature.hpp"
 #include "mtif/mlp_ekfac.hpp"
 #include "mtif/mlp_validation.hpp"
+#include "mtif/mpi_world.hpp"
 #include "mtif/output.hpp"
 #include "mtif/score_files.hpp"
 
@@ -50,9 +51,11 @@ MlpRetrainProtocol protocol_of(const NetworkOptions& n) {
 }
 
 NetworkRun read_and_fit_network(const DataOptions& data, const ModelOptions& m, bool quiet) {
+  if (mpi_world() && mpi_world()->size() > 1)
+    throw std::runtime_error("--model mlp runs in one process: run it without mpirun");
   NetworkRun run;
   Stopwatch clock;
-  run.data = read_data(data, m, quiet);
+  run.data = read_checked_data(data, m, quiet);
   const Dataset& train = run.data.train;
   run.timings["read_s"] = clock.lap();
   if (!m.model_file.empty()) {

@@ -7,16 +7,27 @@
 #include <sstream>
 
 #include "mtif/linear_curvature.hpp"
+#include "mtif/npy.hpp"
 #include "mtif/output.hpp"
 
 namespace mtif::cli {
 
 void add_data_options(CLI::App* cmd, DataOptions& o) {
-  cmd->add_option("--train", o.train, "training CSV (with a 'split' column it may hold the test rows too)")
-      ->required()
-      ->check(CLI::ExistingFile);
-  cmd->add_option("--test", o.test, "test CSV (same columns); omit when --train has a split column")
-      ->check(CLI::ExistingFile);
+  auto* train = cmd->add_option("--train", o.train, "training CSV (with a 'split' column it may hold the test rows too)")
+                    ->check(CLI::ExistingFile);
+  auto* test = cmd->add_option("--test", o.test, "test CSV (same columns); omit when --train has a split column")
+                   ->check(CLI::ExistingFile);
+  auto* train_npy = cmd->add_option("--train-npy", o.train_npy,
+                                    "instead of --train: folder with X.npy (n x d float32/float64), y.npy, task.npy "
+                                    "(integer ids 0..K-1) and optionally tasks.txt (one label per line)")
+                        ->check(CLI::ExistingDirectory)
+                        ->excludes(train)
+                        ->excludes(test);
+  cmd->add_option("--test-npy", o.test_npy, "test folder in the same form (required with --train-npy)")
+      ->check(CLI::ExistingDirectory)
+      ->needs(train_npy)
+      ->excludes(train)
+      ->excludes(test);
   cmd->add_option("--target", o.target, "target column")->capture_default_str();
   cmd->add_option("--task-column", o.task_column, "task column")->capture_default_str();
   cmd->add_option("--features", o.features, "comma-separated feature columns (default: every other column)");
@@ -98,6 +109,37 @@ std::vector<std::string> split_list(const std::string& s) {
   return out;
 }
 
+// One of the two forms is required (CLI11 cannot say "one of"): checked here.
+TrainTest read_data(const DataOptions& data) {
+  if (data.train.empty() == data.train_npy.empty())
+    throw CLI::RequiredError("--train (CSV) or --train-npy (folder)");
+  if (!data.train_npy.empty()) {
+    if (data.test_npy.empty()) throw CLI::RequiredError("--test-npy (with --train-npy)");
+    return read_npy_train_test(data.train_npy, data.test_npy);
+  }
+  CsvOptions csv;
+  csv.target_column = data.target;
+  csv.task_column = data.task_column;
+  csv.features = split_list(data.features);
+  return read_train_test(data.train, data.test, csv);
+}
+
+void check_model_matches(const LinearModel& m, const Dataset& train, const std::string& file) {
+  if (m.feature_names != train.feature_names || m.task_names != train.task_names)
+    throw std::runtime_error(file + ": the model's tasks or features do not match the training data");
+}
+}  // namespace
+
+namespace {
+LinearConfig linear_config(const DataOptions& data, const ModelOptions& model) {
+  LinearConfig config;
+  config.loss = parse_loss(model.loss);
+  config.lambda_task = model.lambda_task;
+  config.lambda_shared = model.lambda_shared;
+  config.intercept = data.intercept;
+  return config;
+}
+
 // 0/1 for logistic, whole numbers >= 0 for softmax; one line naming the file and row.
 void check_targets(const Dataset& d, const std::string& loss, const std::string& file) {
   for (Index i = 0; i < d.num_rows(); ++i) {
@@ -111,55 +153,67 @@ void check_targets(const Dataset& d, const std::string& loss, const std::string&
   }
 }
 
-void check_model_matches(const LinearModel& m, const Dataset& train, const std::string& file) {
-  if (m.feature_names != train.feature_names || m.task_names != train.task_names)
-    throw std::runtime_error(file + ": the model's tasks or features do not match the training data");
-}
 }  // namespace
 
-TrainTest read_data(const DataOptions& data, const ModelOptions& model, bool quiet) {
-  CsvOptions csv;
-  csv.target_column = data.target;
-  csv.task_column = data.task_column;
-  csv.features = split_list(data.features);
-  TrainTest out = read_train_test(data.train, data.test, csv);
+TrainTest read_checked_data(const DataOptions& data, const ModelOptions& model, bool quiet) {
+  TrainTest out = read_data(data);
   if (data.intercept) {
     add_intercept(out.train);
     add_intercept(out.test);
   }
-  check_targets(out.train, model.loss, data.train);
-  check_targets(out.test, model.loss, data.test.empty() ? data.train : data.test);
+  const std::string train_file = data.train.empty() ? data.train_npy : data.train;
+  const std::string test_file = !data.test_npy.empty() ? data.test_npy : data.test.empty() ? train_file : data.test;
+  check_targets(out.train, model.loss, train_file);
+  check_targets(out.test, model.loss, test_file);
   info(quiet, fmt::format("read {} training rows and {} test rows: {} tasks, {} features", out.train.num_rows(),
                           out.test.num_rows(), out.train.num_tasks(), out.train.num_features()));
   return out;
 }
 
-FittedRun read_and_fit(const DataOptions& data, const ModelOptions& model, bool quiet) {
+FittedRun read_and_fit(const DataOptions& data, const ModelOptions& model, bool quiet, const MpiWorld* world) {
   if (model.loss == "softmax") throw std::invalid_argument("--loss softmax needs --model mlp");
+  if (!world && mpi_world() && mpi_world()->size() > 1)
+    throw std::runtime_error("only 'mtif influence' splits its rows across MPI ranks: run this subcommand without mpirun");
   FittedRun run;
   Stopwatch clock;
-  run.data = read_data(data, model, quiet);
+  const LinearConfig config = linear_config(data, model);
+  run_on_every_rank(world, [&] {
+    run.data = read_data(data);
+    if (data.intercept) {
+      add_intercept(run.data.train);
+      add_intercept(run.data.test);
+    }
+    check_targets(run.data.train, model.loss, data.train.empty() ? data.train_npy : data.train);
+    run.train_rows = run.data.train.num_rows();
+    info(quiet, fmt::format("read {} training rows and {} test rows: {} tasks, {} features", run.train_rows,
+                            run.data.test.num_rows(), run.data.train.num_tasks(), run.data.train.num_features()));
+    if (world) {  // keep this rank's rows only
+      const auto [begin, end] = world->row_range(run.train_rows);
+      run.first_train_row = begin;
+      run.data.train = slice_file_rows(run.data.train, begin, end);
+    }
+  });
   const Dataset& train = run.data.train;
-  LinearConfig config;
-  config.loss = parse_loss(model.loss);
-  config.lambda_task = model.lambda_task;
-  config.lambda_shared = model.lambda_shared;
-  config.intercept = data.intercept;
   run.timings["read_s"] = clock.lap();
-  if (!model.model_file.empty()) {
-    run.model = linear_model_from_json(read_json_file(model.model_file));
-    check_model_matches(run.model, train, model.model_file);
-  } else {
-    run.model = fit_linear(train, config);
-    if (!run.model.report.converged)
-      run.warnings.push_back(fmt::format("the fit did not converge (max |gradient| {:.3g})",
-                                         run.model.report.gradient_max_abs));
-  }
-  run.timings["fit_s"] = clock.lap();
-  run.solver = std::make_unique<BlockSchurSolver>(linear_block_hessian(run.model, train), train.task_names);
-  for (const auto& w : run.solver->warnings()) run.warnings.push_back(w);
-  run.timings["factor_s"] = clock.lap();
-  for (const auto& w : run.warnings) std::cerr << "warning: " << w.get<std::string>() << '\n';
+  run_on_every_rank(world, [&] {
+    if (!model.model_file.empty()) {
+      run.model = linear_model_from_json(read_json_file(model.model_file));
+      check_model_matches(run.model, train, model.model_file);
+    } else {
+      run.model = fit_linear(train, config, nullptr, nullptr, world);
+      if (!run.model.report.converged)
+        run.warnings.push_back(fmt::format("the fit did not converge (max |gradient| {:.3g})",
+                                           run.model.report.gradient_max_abs));
+    }
+    run.timings["fit_s"] = clock.lap();
+    run.solver =
+        std::make_unique<BlockSchurSolver>(linear_block_hessian(run.model, train, nullptr, world), train.task_names);
+    for (const auto& w : run.solver->warnings()) run.warnings.push_back(w);
+    run.timings["factor_s"] = clock.lap();
+  });
+  if (world) run.timings["reduce_s"] = world->communication_seconds();  // inside fit_s and factor_s
+  if (!world || world->rank() == 0)  // warnings print even when quiet, once
+    for (const auto& w : run.warnings) std::cerr << "warning: " << w.get<std::string>() << '\n';
   return run;
 }
 
@@ -181,6 +235,7 @@ nlohmann::json network_settings_json(const ModelOptions& model) {
 
 nlohmann::json settings_json(const DataOptions& data, const ModelOptions& model) {
   return {{"train", data.train},         {"test", data.test},
+          {"train_npy", data.train_npy}, {"test_npy", data.test_npy},
           {"target", data.target},       {"task_column", data.task_column},
           {"features", data.features},   {"intercept", data.intercept},
           {"model", model.model},        {"loss", model.loss},

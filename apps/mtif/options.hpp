@@ -14,11 +14,13 @@
 #include "mtif/csv_reader.hpp"
 #include "mtif/linear_influence.hpp"
 #include "mtif/linear_model.hpp"
+#include "mtif/mpi_world.hpp"
 
 namespace mtif::cli {
 
 struct DataOptions {
   std::string train, test, target = "y", task_column = "task", features;
+  std::string train_npy, test_npy;  // folders of X.npy, y.npy, task.npy instead of CSV
   bool intercept = false;
 };
 
@@ -78,17 +80,24 @@ class Stopwatch {
 };
 
 // Data read, model fitted (or loaded) and the block Hessian factored.
+// Under MPI, data.train holds this rank's rows only: file rows
+// [first_train_row, first_train_row + data.train.num_rows()) of train_rows.
 struct FittedRun {
   TrainTest data;
+  Index first_train_row = 0;
+  Index train_rows = 0;  // training rows in the file (all ranks)
   LinearModel model;
   std::unique_ptr<BlockSchurSolver> solver;
   nlohmann::json timings;
   nlohmann::json warnings = nlohmann::json::array();
 };
 
-FittedRun read_and_fit(const DataOptions& data, const ModelOptions& model, bool quiet);
-// The read step alone (CSV, intercept, target checks), shared by both model families.
-TrainTest read_data(const DataOptions& data, const ModelOptions& model, bool quiet);
+// `world` (nullptr: one process) splits the training rows across MPI ranks;
+// every rank gets the same model and factorisation.
+// Read, intercept and target checks alone (the network path; no MPI split).
+TrainTest read_checked_data(const DataOptions& data, const ModelOptions& model, bool quiet);
+FittedRun read_and_fit(const DataOptions& data, const ModelOptions& model, bool quiet,
+                       const MpiWorld* world = nullptr);
 Targets make_targets(const FittedRun& run, const std::string& kind);
 
 // The exact settings of a run, so it can be reproduced from its summary.

@@ -24,11 +24,16 @@ struct Dataset {
   VectorXd y;
   std::vector<Index> task_begin;           // size K+1; task k owns [task_begin[k], task_begin[k+1])
   std::vector<Index> file_row;             // stored row -> 0-based row index in file order
+  // n_k of the whole training set when this Dataset holds only some of its
+  // rows (one MPI rank's slice); empty: every row is here. The objective's
+  // 1/n_k uses it, so slices and the whole set describe the same objective.
+  std::vector<Index> task_size;
 
   int num_tasks() const { return static_cast<int>(task_names.size()); }
   Index num_rows() const { return X.rows(); }
   Index num_features() const { return X.cols(); }
-  Index task_rows(int k) const { return task_begin[k + 1] - task_begin[k]; }
+  Index task_rows(int k) const { return task_begin[k + 1] - task_begin[k]; }  // rows held here
+  Index task_n(int k) const { return task_size.empty() ? task_rows(k) : task_size[k]; }  // n_k of the objective
   auto task_X(int k) const { return X.middleRows(task_begin[k], task_rows(k)); }
   auto task_y(int k) const { return y.segment(task_begin[k], task_rows(k)); }
   int task_of_row(Index stored_row) const;
@@ -56,6 +61,11 @@ void add_intercept(Dataset& data);
 // Copy of `data` without the rows whose stored index is listed (sorted or not).
 // Task ids and names are kept, so a task may end up with zero rows.
 Dataset drop_rows(const Dataset& data, const std::vector<Index>& stored_rows);
+
+// The rows whose file row lies in [begin, end), renumbered from 0 (file row
+// begin becomes 0), with task_size set to the n_k of `data`: one process's
+// share of a training set split by rows.
+Dataset slice_file_rows(const Dataset& data, Index begin, Index end);
 
 struct TrainTest {
   Dataset train;

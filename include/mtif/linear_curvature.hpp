@@ -5,6 +5,7 @@
 
 #include "mtif/block_inverse.hpp"
 #include "mtif/linear_model.hpp"
+#include "mtif/row_sum.hpp"
 
 namespace mtif {
 
@@ -12,13 +13,16 @@ namespace mtif {
 VectorXd row_loss_derivatives(const LinearModel& model, const Dataset& data);
 VectorXd row_loss_curvatures(const LinearModel& model, const Dataset& data);
 
-// Per-task weighted Gram matrix G_k = (1/n_k) X_k^T diag(w) X_k (symmetric).
+// Per-task weighted Gram matrix G_k = (1/n_k) X_k^T diag(w) X_k (symmetric),
+// over the rows held in `data` (n_k is task_n: the whole set's count).
 MatrixXd task_gram(const Dataset& data, int k, const VectorXd& row_weight);
 
+// `rows` combines the sums over rows held by other processes (nullptr: all rows are in `train`).
 BlockHessian linear_block_hessian(const LinearModel& model, const Dataset& train,
-                                  const VectorXd* sample_weight = nullptr);
+                                  const VectorXd* sample_weight = nullptr, const RowSum* rows = nullptr);
 
 // Gradient of the whole objective, in blocks.
-BlockVector linear_gradient(const LinearModel& model, const Dataset& train, const VectorXd* sample_weight = nullptr);
+BlockVector linear_gradient(const LinearModel& model, const Dataset& train, const VectorXd* sample_weight = nullptr,
+                            const RowSum* rows = nullptr);
 
 }  // namespace mtif

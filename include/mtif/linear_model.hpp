@@ -9,6 +9,7 @@
 
 #include "mtif/dataset.hpp"
 #include "mtif/loss.hpp"
+#include "mtif/row_sum.hpp"
 
 namespace mtif {
 
@@ -45,12 +46,14 @@ struct LinearModel {
 // Sample weights sigma (mtif-math.md 1): one per stored row; nullptr = all ones.
 // The per-task normalisation 1/n_k always uses the full row count of the task,
 // so a weight of 0 removes a row from exactly the objective the influence
-// scores describe.
+// scores describe. `rows` (nullptr: one process) combines the sums over rows
+// held by other processes; every process then takes the same Newton steps.
 LinearModel fit_linear(const Dataset& train, const LinearConfig& config, const VectorXd* sample_weight = nullptr,
-                       const LinearModel* warm_start = nullptr);
+                       const LinearModel* warm_start = nullptr, const RowSum* rows = nullptr);
 
 // Objective value L(theta, gamma; sigma).
-double linear_objective(const LinearModel& model, const Dataset& train, const VectorXd* sample_weight = nullptr);
+double linear_objective(const LinearModel& model, const Dataset& train, const VectorXd* sample_weight = nullptr,
+                        const RowSum* rows = nullptr);
 
 // Mean loss V_k of each task on `data` (NaN for a task without rows).
 VectorXd task_mean_loss(const LinearModel& model, const Dataset& data);

@@ -40,6 +40,8 @@ nlohmann::json read_json_file(const std::string& path);
 using RowMajorMatrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 void write_npy(const std::string& path, const RowMajorMatrix& m);
 void write_npy(const std::string& path, const MatrixXd& m);  // copies to C order first
+// Reads a 1-D (as one column) or 2-D .npy array of floats or integers; the
+// header is checked strictly (npy.hpp), errors are one-line DataErrors.
 MatrixXd read_npy(const std::string& path);
 
 }  // namespace mtif

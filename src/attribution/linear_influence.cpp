@@ -197,13 +197,14 @@ class LinearScorer {
   }
 
   void score_task(int l, MatrixXd& workspace) {
-    const Index n_l = train_.task_rows(l);
+    const Index n_l = train_.task_rows(l);  // rows held here
     if (n_l == 0) return;
+    const double norm = double(train_.task_n(l));  // n_l of the objective (all processes)
     const Index begin = train_.task_begin[l];
     auto X = train_.task_X(l);
     TrainBlock block = train_block(solver_, l, d_);
     // Per-row scale: r / n_l (first order) or r / (n_l - h lev) (exact, 3.2).
-    VectorXd scale = derivative_.segment(begin, n_l) / double(n_l);
+    VectorXd scale = derivative_.segment(begin, n_l) / norm;
     MatrixXd S;  // rows s_r = N^-1 P_l x_r (exact mode)
     if (mode_ == ScoreMode::Exact) {
       MatrixXd E = solver_.solve_schur(block.P);  // N^-1 P_l
@@ -211,13 +212,13 @@ class LinearScorer {
       VectorXd lev = (X * M).cwiseProduct(X).rowwise().sum();
       for (Index i = 0; i < n_l; ++i) {
         double h_lev = curvature_(begin + i) * lev(i);
-        double denominator = double(n_l) - h_lev;
+        double denominator = norm - h_lev;
         if (!(denominator > 0))
           throw std::runtime_error(fmt::format("row {} has leverage {:.6g} >= n = {}: its removal makes the Hessian "
                                                "singular; raise the lambdas",
-                                               train_.file_row[begin + i], h_lev, n_l));
+                                               train_.file_row[begin + i], h_lev, norm));
         scale(i) = derivative_(begin + i) / denominator;
-        out_.leverage(train_.file_row[begin + i]) = h_lev / double(n_l);
+        out_.leverage(train_.file_row[begin + i]) = h_lev / norm;
       }
       S = X * E.transpose();
     }

@@ -22,14 +22,16 @@ MatrixXd task_gram(const Dataset& data, int k, const VectorXd& row_weight) {
   MatrixXd gram = MatrixXd::Zero(d, d);
   const Index n_k = data.task_rows(k);
   if (n_k == 0) return gram;
+  const double scale = 1.0 / static_cast<double>(data.task_n(k));
   // sqrt(w) X_k, then a symmetric rank-n_k update (SYRK) of the lower half.
   MatrixXd scaled = row_weight.segment(data.task_begin[k], n_k).cwiseMax(0.0).cwiseSqrt().asDiagonal() * data.task_X(k);
-  gram.selfadjointView<Eigen::Lower>().rankUpdate(scaled.transpose(), 1.0 / static_cast<double>(n_k));
+  gram.selfadjointView<Eigen::Lower>().rankUpdate(scaled.transpose(), scale);
   gram.triangularView<Eigen::StrictlyUpper>() = gram.transpose();
   return gram;
 }
 
-BlockHessian linear_block_hessian(const LinearModel& model, const Dataset& train, const VectorXd* sample_weight) {
+BlockHessian linear_block_hessian(const LinearModel& model, const Dataset& train, const VectorXd* sample_weight,
+                                  const RowSum* rows) {
   const int K = train.num_tasks();
   const Index d = train.num_features();
   VectorXd weight = row_loss_curvatures(model, train);
@@ -39,30 +41,37 @@ BlockHessian linear_block_hessian(const LinearModel& model, const Dataset& train
   h.B.resize(K);
   h.C_task.resize(K);
   h.C = model.config.lambda_shared * MatrixXd::Identity(d, d);
+  std::vector<MatrixXd> gram(K);
 #pragma omp parallel for schedule(dynamic)
+  for (int k = 0; k < K; ++k) gram[k] = task_gram(train, k, weight);
+  sum_over_rows(rows, gram);
   for (int k = 0; k < K; ++k) {
-    MatrixXd gram = task_gram(train, k, weight);
-    h.A[k] = gram + model.config.lambda_task * MatrixXd::Identity(d, d);
-    h.B[k] = gram;
-    h.C_task[k] = std::move(gram);
+    h.A[k] = gram[k] + model.config.lambda_task * MatrixXd::Identity(d, d);
+    h.B[k] = gram[k];
+    h.C_task[k] = std::move(gram[k]);
   }
   for (int k = 0; k < K; ++k) h.C += h.C_task[k];
   return h;
 }
 
-BlockVector linear_gradient(const LinearModel& model, const Dataset& train, const VectorXd* sample_weight) {
+BlockVector linear_gradient(const LinearModel& model, const Dataset& train, const VectorXd* sample_weight,
+                            const RowSum* rows) {
   const int K = train.num_tasks();
   VectorXd r = row_loss_derivatives(model, train);
   if (sample_weight) r = r.cwiseProduct(*sample_weight);
   BlockVector g;
   g.theta.resize(K);
   g.gamma = model.config.lambda_shared * model.gamma;
+  std::vector<VectorXd> data_term(K, VectorXd::Zero(train.num_features()));
   for (int k = 0; k < K; ++k) {
     const Index n_k = train.task_rows(k);
-    VectorXd data_term = VectorXd::Zero(train.num_features());
-    if (n_k > 0) data_term = train.task_X(k).transpose() * r.segment(train.task_begin[k], n_k) / double(n_k);
-    g.theta[k] = data_term + model.config.lambda_task * model.theta[k];
-    g.gamma += data_term;
+    if (n_k > 0)
+      data_term[k] = train.task_X(k).transpose() * r.segment(train.task_begin[k], n_k) / double(train.task_n(k));
+  }
+  sum_over_rows(rows, data_term);
+  for (int k = 0; k < K; ++k) {
+    g.theta[k] = data_term[k] + model.config.lambda_task * model.theta[k];
+    g.gamma += data_term[k];
   }
   return g;
 }

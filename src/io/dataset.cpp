@@ -82,4 +82,29 @@ Dataset drop_rows(const Dataset& data, const std::vector<Index>& stored_rows) {
   return out;
 }
 
+Dataset slice_file_rows(const Dataset& data, Index begin, Index end) {
+  if (begin < 0 || end > data.num_rows() || begin > end) throw std::out_of_range("slice_file_rows: bad row range");
+  Dataset out;
+  out.source = data.source;
+  out.feature_names = data.feature_names;
+  out.task_names = data.task_names;
+  out.X.resize(end - begin, data.num_features());
+  out.y.resize(end - begin);
+  out.task_begin.assign(data.num_tasks() + 1, 0);
+  Index row = 0;
+  for (int k = 0; k < data.num_tasks(); ++k) {
+    out.task_begin[k] = row;
+    out.task_size.push_back(data.task_n(k));
+    for (Index i = data.task_begin[k]; i < data.task_begin[k + 1]; ++i) {
+      if (data.file_row[i] < begin || data.file_row[i] >= end) continue;
+      out.X.row(row) = data.X.row(i);
+      out.y(row) = data.y(i);
+      out.file_row.push_back(data.file_row[i] - begin);
+      ++row;
+    }
+  }
+  out.task_begin[data.num_tasks()] = row;
+  return out;
+}
+
 }  // namespace mtif

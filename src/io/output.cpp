@@ -86,27 +86,6 @@ void write_npy(const std::string& path, const RowMajorMatrix& m) {
   file.commit();
 }
 
-MatrixXd read_npy(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error(path + ": cannot open the file for reading");
-  char magic[8];
-  unsigned char len[2];
-  in.read(magic, 8);
-  in.read(reinterpret_cast<char*>(len), 2);
-  if (!in || std::memcmp(magic, "\x93NUMPY", 6) != 0 || magic[6] != 1)
-    throw std::runtime_error(path + ": not a version-1 .npy file");
-  std::string header(len[0] | (len[1] << 8), ' ');
-  in.read(header.data(), header.size());
-  if (header.find("'<f8'") == std::string::npos || header.find("'fortran_order': False") == std::string::npos)
-    throw std::runtime_error(path + ": only little-endian float64 C-order .npy is read here");
-  auto open = header.find('(');
-  long rows = 0, cols = 1;
-  if (std::sscanf(header.c_str() + open, "(%ld, %ld)", &rows, &cols) < 1)
-    throw std::runtime_error(path + ": cannot read the shape");
-  Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> m(rows, cols);
-  in.read(reinterpret_cast<char*>(m.data()), sizeof(double) * m.size());
-  if (!in) throw std::runtime_error(path + ": truncated data");
-  return m;
-}
+// read_npy is in npy.cpp, beside the strict header parser it uses.
 
 }  // namespace mtif

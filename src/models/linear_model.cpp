@@ -41,17 +41,23 @@ VectorXd LinearModel::predict(const Dataset& data) const {
   return f;
 }
 
-double linear_objective(const LinearModel& model, const Dataset& train, const VectorXd* sample_weight) {
+double linear_objective(const LinearModel& model, const Dataset& train, const VectorXd* sample_weight,
+                        const RowSum* rows) {
   VectorXd f = model.predict(train);
-  double total = 0.5 * model.config.lambda_shared * model.gamma.squaredNorm();
+  std::vector<VectorXd> task_loss(1, VectorXd::Zero(train.num_tasks()));  // (1/n_k) sum_i sigma_i l_i, rows held here
   for (int k = 0; k < train.num_tasks(); ++k) {
-    const Index n_k = train.task_rows(k);
+    if (train.task_rows(k) == 0) continue;
     double sum = 0;
     for (Index i = train.task_begin[k]; i < train.task_begin[k + 1]; ++i) {
       double w = sample_weight ? (*sample_weight)(i) : 1.0;
       if (w != 0) sum += w * loss_value(model.config.loss, f(i), train.y(i));
     }
-    if (n_k > 0) total += sum / double(n_k);
+    task_loss[0](k) = sum / double(train.task_n(k));
+  }
+  sum_over_rows(rows, task_loss);
+  double total = 0.5 * model.config.lambda_shared * model.gamma.squaredNorm();
+  for (int k = 0; k < train.num_tasks(); ++k) {
+    total += task_loss[0](k);
     total += 0.5 * model.config.lambda_task * model.theta[k].squaredNorm();
   }
   return total;
@@ -60,16 +66,16 @@ double linear_objective(const LinearModel& model, const Dataset& train, const Ve
 // Damped Newton on the block system: one step is exact for the squared loss;
 // a second is taken only if rounding left the gradient above tolerance.
 LinearModel fit_linear(const Dataset& train, const LinearConfig& config, const VectorXd* sample_weight,
-                       const LinearModel* warm_start) {
+                       const LinearModel* warm_start, const RowSum* rows) {
   LinearModel model = warm_start ? *warm_start : zero_model(train, config);
   model.config = config;
   model.report = FitReport{};
-  double objective = linear_objective(model, train, sample_weight);
+  double objective = linear_objective(model, train, sample_weight, rows);
   for (int it = 0; it < config.max_newton_iterations; ++it) {
-    BlockVector grad = linear_gradient(model, train, sample_weight);
+    BlockVector grad = linear_gradient(model, train, sample_weight, rows);
     model.report.gradient_max_abs = max_abs(grad);
     if (model.report.gradient_max_abs <= config.gradient_tolerance) break;
-    BlockSchurSolver solver(linear_block_hessian(model, train, sample_weight));
+    BlockSchurSolver solver(linear_block_hessian(model, train, sample_weight, rows));
     BlockVector step = solver.apply(grad);
     // Backtracking (Armijo) line search along -step.
     double decrement = grad.gamma.dot(step.gamma);
@@ -80,7 +86,7 @@ LinearModel fit_linear(const Dataset& train, const LinearConfig& config, const V
     for (int ls = 0; ls < 40; ++ls) {
       trial = model;
       add_scaled(trial, step, -scale);
-      double value = linear_objective(trial, train, sample_weight);
+      double value = linear_objective(trial, train, sample_weight, rows);
       if (value <= objective - 1e-4 * scale * decrement || (value <= objective && decrement < 1e-20)) {
         objective = value;
         improved = true;
@@ -93,7 +99,7 @@ LinearModel fit_linear(const Dataset& train, const LinearConfig& config, const V
     model.theta = std::move(trial.theta);
     model.gamma = std::move(trial.gamma);
   }
-  BlockVector grad = linear_gradient(model, train, sample_weight);
+  BlockVector grad = linear_gradient(model, train, sample_weight, rows);
   model.report.gradient_max_abs = max_abs(grad);
   model.report.objective = objective;
   // Rounding may stop Newton a little above the tolerance; far above is a failure.

@@ -17,7 +17,7 @@ check_help() {
   done
 }
 
-model_defaults=("--model TEXT:{linear}=linear" "=squared" "--lambda-task FLOAT:POSITIVE=1" \
+model_defaults=("--model TEXT:{linear,mlp}=linear" "=squared" "--lambda-task FLOAT:POSITIVE=1" \
                 "--lambda-shared FLOAT:POSITIVE=1" "--target TEXT=y" "--task-column TEXT=task")
 check_help demo "--out-dir TEXT=mtif-demo" "--seed UINT=7"
 check_help generate "--tasks INT:POSITIVE=6" "--features INT:POSITIVE=8" "--test-rows INT=200" "--seed UINT=7" \
@@ -27,10 +27,11 @@ check_help influence "${model_defaults[@]}" "=first-order" "=tasks" \
   "train_row,train_task,target_task,loss_change_if_removed,task_part,shared_part"
 check_help loo "${model_defaults[@]}" "=tasks" "--rows"
 check_help relatedness "${model_defaults[@]}" "=mtif"
+check_help lds "${model_defaults[@]}" "--subsets INT:INT in [3 - 100000]=50" "--solver TEXT:{exact,cg,lissa,ekfac}=cg"
 
 # The top-level help lists every subcommand.
 "$MTIF" --help >"$WORK/help.txt" 2>&1 || fail "mtif --help exited non-zero"
-for sub in demo generate fit influence loo relatedness; do
+for sub in demo generate fit influence loo relatedness lds report; do
   grep -qE "^  $sub " "$WORK/help.txt" || fail "mtif --help does not list $sub"
 done
 # No subcommand, or an unknown one, is an error (non-zero exit).

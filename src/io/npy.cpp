@@ -1,0 +1,334 @@
+#include "mtif/npy.hpp"
+
+#include <fmt/format.h>
+
+#include <cctype>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+
+#include "mtif/output.hpp"
+
+namespace mtif {
+namespace {
+
+constexpr char kMagic[] = "\x93NUMPY";
+
+[[noreturn]] void fail_at(const std::string& path, size_t byte, const std::string& message) {
+  throw DataError(fmt::format("{}: byte {}: {}", path, byte, message));
+}
+
+// Parser of the header text, a Python dict literal such as
+// {'descr': '<f8', 'fortran_order': False, 'shape': (3, 4), }
+// `base` is the header's offset in the file, so errors name file bytes.
+class HeaderParser {
+ public:
+  HeaderParser(std::string path, std::string text, size_t base)
+      : path_(std::move(path)), text_(std::move(text)), base_(base) {}
+
+  void parse(NpyHeader& h) {
+    if (text_.empty() || text_.back() != '\n') fail(text_.size(), "the header does not end with a newline");
+    expect('{');
+    bool have_descr = false, have_order = false, have_shape = false;
+    while (true) {
+      skip_blanks();
+      if (peek() == '}') break;
+      const size_t key_at = pos_;
+      const std::string key = quoted();
+      expect(':');
+      bool* seen = key == "descr" ? &have_descr : key == "fortran_order" ? &have_order
+                                                 : key == "shape"       ? &have_shape
+                                                                        : nullptr;
+      if (!seen) fail(key_at, fmt::format("unknown header key '{}'", key));
+      if (*seen) fail(key_at, fmt::format("header key '{}' appears twice", key));
+      *seen = true;
+      if (key == "descr") parse_descr(h);
+      if (key == "fortran_order") parse_order();
+      if (key == "shape") parse_shape(h);
+      skip_blanks();
+      if (peek() == ',') {
+        ++pos_;
+        continue;
+      }
+      if (peek() != '}') fail(pos_, "expected ',' or '}' in the header");
+    }
+    ++pos_;
+    skip_blanks();
+    if (pos_ != text_.size()) fail(pos_, "unexpected text after the header dictionary");
+    if (!have_descr || !have_order || !have_shape)
+      fail(0, fmt::format("the header lacks '{}'", !have_descr ? "descr" : !have_order ? "fortran_order" : "shape"));
+  }
+
+ private:
+  [[noreturn]] void fail(size_t at, const std::string& message) const { fail_at(path_, base_ + at, message); }
+  char peek() const { return pos_ < text_.size() ? text_[pos_] : '\0'; }
+  void skip_blanks() {
+    while (pos_ < text_.size() && std::isspace(static_cast<unsigned char>(text_[pos_]))) ++pos_;
+  }
+  void expect(char c) {
+    skip_blanks();
+    if (peek() != c) fail(pos_, fmt::format("expected '{}' in the header", c));
+    ++pos_;
+  }
+  std::string quoted() {
+    skip_blanks();
+    const char q = peek();
+    if (q != '\'' && q != '"') fail(pos_, "expected a quoted string in the header");
+    const size_t end = text_.find(q, pos_ + 1);
+    if (end == std::string::npos) fail(pos_, "unclosed string in the header");
+    std::string s = text_.substr(pos_ + 1, end - pos_ - 1);
+    pos_ = end + 1;
+    return s;
+  }
+
+  void parse_descr(NpyHeader& h) {
+    skip_blanks();
+    const size_t at = pos_;
+    const std::string d = quoted();
+    if (d.size() < 3) fail(at, fmt::format("unsupported dtype '{}'", d));
+    const char order = d[0], kind = d[1];
+    const std::string size = d.substr(2);
+    if (order == '>') fail(at, fmt::format("dtype '{}' is big-endian; only little-endian data is read", d));
+    if (order != '<' && order != '|' && order != '=')
+      fail(at, fmt::format("unsupported dtype '{}'", d));
+    const bool float_ok = kind == 'f' && (size == "4" || size == "8");
+    const bool int_ok = (kind == 'i' || kind == 'u') && (size == "1" || size == "2" || size == "4" || size == "8");
+    if (!float_ok && !int_ok)
+      fail(at, fmt::format("unsupported dtype '{}' (float32, float64 or an integer type expected)", d));
+    h.kind = kind;
+    h.item_size = std::stoi(size);
+  }
+
+  void parse_order() {
+    skip_blanks();
+    const size_t at = pos_;
+    if (text_.compare(pos_, 5, "False") == 0) {
+      pos_ += 5;
+      return;
+    }
+    if (text_.compare(pos_, 4, "True") == 0)
+      fail(at, "fortran_order is True; only C-order arrays are read (save np.ascontiguousarray(a))");
+    fail(at, "fortran_order must be True or False");
+  }
+
+  void parse_shape(NpyHeader& h) {
+    expect('(');
+    h.shape.clear();
+    while (true) {
+      skip_blanks();
+      if (peek() == ')') break;
+      const size_t at = pos_;
+      if (!std::isdigit(static_cast<unsigned char>(peek()))) fail(at, "the shape must hold non-negative integers");
+      unsigned long long v = 0;
+      while (std::isdigit(static_cast<unsigned char>(peek()))) {
+        v = v * 10 + static_cast<unsigned>(text_[pos_++] - '0');
+        if (v > static_cast<unsigned long long>(std::numeric_limits<Index>::max() / 16))
+          fail(at, "a dimension of the shape is too large");
+      }
+      h.shape.push_back(static_cast<Index>(v));
+      skip_blanks();
+      if (peek() == ',') ++pos_;
+      else if (peek() != ')') fail(pos_, "expected ',' or ')' in the shape");
+    }
+    const size_t at = pos_;
+    ++pos_;
+    if (h.shape.empty() || h.shape.size() > 2)
+      fail(at, fmt::format("the array has {} dimensions; only 1-D and 2-D arrays are read", h.shape.size()));
+  }
+
+  std::string path_, text_;
+  size_t base_;
+  size_t pos_ = 0;
+};
+
+template <typename T>
+void convert(const char* bytes, Index count, double* out) {
+  for (Index i = 0; i < count; ++i) {
+    T v;
+    std::memcpy(&v, bytes + i * sizeof(T), sizeof(T));
+    out[i] = static_cast<double>(v);
+  }
+}
+
+void convert_elements(const NpyHeader& h, const char* bytes, Index count, double* out) {
+  switch (h.kind * 16 + h.item_size) {
+    case 'f' * 16 + 8: convert<double>(bytes, count, out); break;
+    case 'f' * 16 + 4: convert<float>(bytes, count, out); break;
+    case 'i' * 16 + 1: convert<int8_t>(bytes, count, out); break;
+    case 'i' * 16 + 2: convert<int16_t>(bytes, count, out); break;
+    case 'i' * 16 + 4: convert<int32_t>(bytes, count, out); break;
+    case 'i' * 16 + 8: convert<int64_t>(bytes, count, out); break;
+    case 'u' * 16 + 1: convert<uint8_t>(bytes, count, out); break;
+    case 'u' * 16 + 2: convert<uint16_t>(bytes, count, out); break;
+    case 'u' * 16 + 4: convert<uint32_t>(bytes, count, out); break;
+    case 'u' * 16 + 8: convert<uint64_t>(bytes, count, out); break;
+    default: throw DataError(h.path + ": unsupported dtype");
+  }
+}
+
+uint32_t little_endian(const unsigned char* b, int bytes) {
+  uint32_t v = 0;
+  for (int i = bytes - 1; i >= 0; --i) v = (v << 8) | b[i];
+  return v;
+}
+
+}  // namespace
+
+std::string NpyHeader::shape_text() const {
+  return shape.size() == 1 ? fmt::format("({},)", shape[0]) : fmt::format("({}, {})", shape[0], cols());
+}
+
+NpyHeader read_npy_header(const std::string& path) {
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  if (!in) throw DataError(path + ": cannot open the file for reading");
+  const auto file_size = static_cast<size_t>(in.tellg());
+  in.seekg(0);
+  unsigned char start[12] = {};
+  in.read(reinterpret_cast<char*>(start), std::min<size_t>(file_size, sizeof start));
+  if (file_size < 10 || std::memcmp(start, kMagic, 6) != 0)
+    fail_at(path, 0, "not a .npy file (it does not start with \\x93NUMPY)");
+  const int major = start[6], minor = start[7];
+  if (major < 1 || major > 3 || minor != 0)
+    fail_at(path, 6, fmt::format("unsupported .npy version {}.{} (1.0, 2.0 and 3.0 are read)", major, minor));
+  const int length_bytes = major == 1 ? 2 : 4;
+  if (file_size < size_t(8 + length_bytes)) fail_at(path, 8, "the file ends inside the header length");
+  const size_t header_start = 8 + length_bytes;
+  const size_t header_length = little_endian(start + 8, length_bytes);
+  if (header_start + header_length > file_size)
+    fail_at(path, 8, fmt::format("header length {} runs past the end of the file ({} bytes)", header_length, file_size));
+  std::string text(header_length, '\0');
+  in.seekg(static_cast<std::streamoff>(header_start));
+  in.read(text.data(), static_cast<std::streamsize>(header_length));
+  if (!in) throw DataError(path + ": cannot read the header");
+
+  NpyHeader h;
+  h.path = path;
+  HeaderParser(path, std::move(text), header_start).parse(h);
+  h.data_offset = header_start + header_length;
+  // Shape x item size must account for every byte after the header.
+  const size_t expected = static_cast<size_t>(h.rows()) * static_cast<size_t>(h.cols()) * h.item_size;
+  const size_t actual = file_size - h.data_offset;
+  if (expected != actual)
+    fail_at(path, h.data_offset,
+            fmt::format("the data holds {} bytes but shape {} of {}-byte elements needs {}", actual, h.shape_text(),
+                        h.item_size, expected));
+  return h;
+}
+
+NpyRows read_npy_rows(const NpyHeader& h, Index row_begin, Index row_end) {
+  if (row_begin < 0 || row_end > h.rows() || row_begin > row_end)
+    throw DataError(fmt::format("{}: rows {}..{} are outside the array's {} rows", h.path, row_begin, row_end, h.rows()));
+  const Index count = (row_end - row_begin) * h.cols();
+  NpyRows out(row_end - row_begin, h.cols());
+  std::ifstream in(h.path, std::ios::binary);
+  std::vector<char> bytes(static_cast<size_t>(count) * h.item_size);
+  in.seekg(static_cast<std::streamoff>(h.data_offset + size_t(row_begin) * h.cols() * h.item_size));
+  in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  if (!in) throw DataError(h.path + ": cannot read the data (the file changed while it was read?)");
+  convert_elements(h, bytes.data(), count, out.data());
+  return out;
+}
+
+MatrixXd read_npy(const std::string& path) {
+  NpyHeader h = read_npy_header(path);
+  return read_npy_rows(h, 0, h.rows());
+}
+
+// ------------------------------------------------------------ data sets
+
+namespace {
+
+// A 1-D array (or one column) of n values.
+VectorXd read_column(const std::string& path, Index n, const std::string& rows_from) {
+  NpyHeader h = read_npy_header(path);
+  if (h.cols() != 1 || h.rows() != n)
+    throw DataError(fmt::format("{}: shape {} does not match the {} rows of {} (expected ({},) or ({}, 1))", path,
+                                h.shape_text(), n, rows_from, n, n));
+  return read_npy_rows(h, 0, n).col(0);
+}
+
+void check_finite(const std::string& path, const NpyRows& values) {
+  for (Index i = 0; i < values.rows(); ++i)
+    for (Index j = 0; j < values.cols(); ++j)
+      if (!std::isfinite(values(i, j)))
+        throw DataError(fmt::format("{}: row {}, column {}: value {} (features and targets must be finite)", path, i,
+                                    j, values(i, j)));
+}
+
+std::vector<std::string> read_task_labels(const std::string& path) {
+  std::vector<std::string> labels;
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty())
+      throw DataError(fmt::format("{}:{}: empty task label", path, labels.size() + 1));
+    labels.push_back(line);
+  }
+  return labels;
+}
+
+std::vector<int> task_ids(const std::string& path, const VectorXd& ids, int num_tasks) {
+  std::vector<int> out(ids.size());
+  for (Index i = 0; i < ids.size(); ++i) {
+    const double v = ids(i);
+    if (v < 0 || v >= num_tasks)
+      throw DataError(fmt::format("{}: row {}: task id {} is outside 0..{}", path, i, v, num_tasks - 1));
+    out[i] = static_cast<int>(v);
+  }
+  return out;
+}
+
+}  // namespace
+
+Dataset read_npy_dataset(const std::string& dir, const Dataset* tasks_of) {
+  const auto file = [&](const char* name) { return (std::filesystem::path(dir) / name).string(); };
+  const std::string x_path = file("X.npy"), task_path = file("task.npy");
+  NpyHeader xh = read_npy_header(x_path);
+  if (xh.kind != 'f' || xh.shape.size() != 2)
+    throw DataError(fmt::format("{}: features must be a 2-D float32 or float64 array (got shape {}, {} of {} bytes)",
+                                x_path, xh.shape_text(), xh.kind == 'f' ? "float" : "integers", xh.item_size));
+  const Index n = xh.rows(), d = xh.cols();
+  NpyRows X = read_npy_rows(xh, 0, n);
+  check_finite(x_path, X);
+  VectorXd y = read_column(file("y.npy"), n, x_path);
+  check_finite(file("y.npy"), y);
+  if (read_npy_header(task_path).kind == 'f')
+    throw DataError(task_path + ": task ids must be an integer array (e.g. np.int32)");
+  VectorXd ids = read_column(task_path, n, x_path);
+
+  RawRows raw;
+  for (Index j = 0; j < d; ++j) raw.feature_names.push_back(fmt::format("x{}", j + 1));
+  if (tasks_of) {
+    if (tasks_of->feature_names != raw.feature_names)
+      throw DataError(fmt::format("{}: {} features, but the training data has {}", x_path, d,
+                                  tasks_of->feature_names.size()));
+    raw.task_names = tasks_of->task_names;
+  } else if (std::filesystem::exists(file("tasks.txt"))) {
+    raw.task_names = read_task_labels(file("tasks.txt"));
+  } else {
+    const int K = n == 0 ? 0 : static_cast<int>(std::max(0.0, ids.maxCoeff())) + 1;
+    for (int k = 0; k < K; ++k) raw.task_names.push_back(std::to_string(k));
+  }
+  raw.task = task_ids(task_path, ids, static_cast<int>(raw.task_names.size()));
+  raw.values.assign(X.data(), X.data() + X.size());
+  raw.y.assign(y.data(), y.data() + y.size());
+  return make_dataset(raw, dir);
+}
+
+TrainTest read_npy_train_test(const std::string& train_dir, const std::string& test_dir) {
+  TrainTest out;
+  out.train = read_npy_dataset(train_dir);
+  const std::string task_path = (std::filesystem::path(train_dir) / "task.npy").string();
+  if (out.train.num_rows() == 0) throw DataError(train_dir + ": no training rows");
+  for (int k = 0; k < out.train.num_tasks(); ++k)
+    if (out.train.task_rows(k) == 0)
+      throw DataError(fmt::format("{}: task '{}' (id {}) has no training rows", task_path, out.train.task_names[k], k));
+  out.test = read_npy_dataset(test_dir, &out.train);
+  return out;
+}
+
+}  // namespace mtif
