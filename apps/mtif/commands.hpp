@@ -11,6 +11,7 @@ void register_loo(CLI::App& app);
 void register_relatedness(CLI::App& app);
 void register_demo(CLI::App& app);
 void register_lds(CLI::App& app);
+void register_images(CLI::App& app);
 void register_report(CLI::App& app);
 
 }  // namespace mtif::cli

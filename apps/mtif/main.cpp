@@ -48,6 +48,7 @@ int main(int argc, char** argv) {
   mtif::cli::register_loo(app);
   mtif::cli::register_relatedness(app);
   mtif::cli::register_lds(app);
+  mtif::cli::register_images(app);
   mtif::cli::register_report(app);
   try {
     app.parse(argc, argv);
