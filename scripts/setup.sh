@@ -10,17 +10,20 @@ packages=(
   time python3 python3-numpy
   libopenmpi-dev openmpi-bin # `mpirun -np N mtif influence` (MTIF_WITH_MPI)
 )
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  SUDO=""
-  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+# install_missing PACKAGE...: apt-get install of those not installed yet.
+install_missing() {
+  local missing=() p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -gt 0 ] || return 0
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
   echo "setup: installing ${missing[*]}" >&2
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+install_missing "${packages[@]}"
 
 # mtif report: headless Chromium for its browser test (apt), and the chart
 # library embedded into the binary plus the test's browser driver (npm, pinned
@@ -28,17 +31,7 @@ fi
 # since the last install, so a second run of this script stays quick.
 report_packages=(chromium chromium-driver)
 command -v npm >/dev/null 2>&1 || report_packages+=(nodejs npm)  # node may come from elsewhere than apt
-missing=()
-for p in "${report_packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  SUDO=""
-  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  echo "setup: installing ${missing[*]}" >&2
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+install_missing "${report_packages[@]}"
 report_dir="$(cd "$(dirname "$0")/.." && pwd)/report"
 stamp="$report_dir/node_modules/.mtif-installed-lock.json"  # the lock file of the last npm ci
 if ! cmp -s "$report_dir/package-lock.json" "$stamp"; then
