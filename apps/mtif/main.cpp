@@ -49,6 +49,8 @@ int main(int argc, char** argv) {
   mtif::cli::register_relatedness(app);
   mtif::cli::register_lds(app);
   mtif::cli::register_report(app);
+  mtif::cli::register_select(app);
+  mtif::cli::register_sources(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
