@@ -58,6 +58,18 @@ std::vector<char> read_truth(const std::string& path, Index rows) {
   return harmful;
 }
 
+// The validation file, checked against the training file's columns and tasks
+// (before the intercept column, which is added to both after reading).
+Dataset read_validation(const std::string& path, const Dataset& train, const DataOptions& data) {
+  Dataset columns;
+  columns.task_names = train.task_names;
+  columns.feature_names = train.feature_names;
+  if (data.intercept) columns.feature_names.pop_back();
+  Dataset valid = read_with_tasks_of(path, columns, csv_options(data));
+  if (data.intercept) add_intercept(valid);
+  return valid;
+}
+
 // One method's outcome: rows dropped, and the refit judged on valid and test.
 struct Outcome {
   std::string method;
@@ -160,8 +172,7 @@ void run_select(const SelectOptions& o) {
   const std::uint64_t seed = o.model.net.seed;  // --seed: the random baseline draws with seed, seed+1, ...
   FittedRun run = read_and_fit(o.data, o.model, o.out.quiet);
   Stopwatch clock;
-  Dataset valid = read_with_tasks_of(o.valid, run.data.train, csv_options(o.data));
-  if (o.data.intercept) add_intercept(valid);
+  Dataset valid = read_validation(o.valid, run.data.train, o.data);
   const Dataset& train = run.data.train;
   const auto& names = train.task_names;
   const int target = o.target_task.empty() ? -1 : task_id(names, o.target_task);

@@ -15,7 +15,7 @@ data=(--train "$D/train.csv" --valid "$D/valid.csv" --test "$D/test2.csv")
 "$MTIF" select "${data[@]}" --budget 0.1 --repeats 3 --truth "$D/truth.csv" --rows-out "$WORK/rows.csv" \
   --json "$WORK/all.json" >"$WORK/all.txt"
 grep -q "^mtif " "$WORK/all.txt" || fail "no mtif line in the printed table"
-"$MTIF" select "${data[@]}" --budget 0.05 --target-task task1 --baseline random,task --json "$WORK/t1.json" \
+"$MTIF" select "${data[@]}" --intercept --budget 0.05 --target-task task1 --baseline random,task --json "$WORK/t1.json" \
   --rows-out "$WORK/t1rows.csv" -q
 [ "$(first_line "$WORK/rows.csv")" = "method,train_row,train_task,combined_score" ] || fail "rows-out header"
 if grep -q '^mtif,[0-9]*,task1,' "$WORK/t1rows.csv"; then fail "--target-task task1 dropped task1's own rows"; fi
