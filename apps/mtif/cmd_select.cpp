@@ -185,7 +185,11 @@ void run_select(const SelectOptions& o) {
     if (target < 0 || targets.task[t] == target) columns.push_back(t), target_tasks.push_back(targets.task[t]);
   if (columns.empty()) throw std::invalid_argument("the validation file has no rows of the target task(s)");
   InfluenceScores scores = linear_influence(run.model, train, *run.solver, targets, ScoreMode::FirstOrder, false);
-  const VectorXd score = combined_score(scores.total, columns);
+  // With a target task the candidates are other tasks' rows (unless --include-own), so the plain sum is
+  // their transfer; for all tasks, each row counts only its effect on the other tasks unless --include-own.
+  const VectorXd score = target < 0 && !o.include_own
+                             ? combined_transfer_score(scores.total, columns, targets.task, scores.train_task)
+                             : combined_score(scores.total, columns);
   run.timings["score_s"] = clock.lap();
 
   const std::vector<char> candidate = candidate_rows(train, target, o.include_own || target < 0);
@@ -294,7 +298,9 @@ void register_select(CLI::App& app) {
   cmd->add_option("--budget", o->budget, "most rows to drop, as a fraction of all training rows")
       ->check(CLI::Range(0.0, 1.0))->capture_default_str();
   cmd->add_option("--target-task", o->target_task, "task to help (default: all tasks, their mean loss)");
-  cmd->add_flag("--include-own", o->include_own, "with --target-task: its own rows may be dropped too");
+  cmd->add_flag("--include-own", o->include_own,
+                "with --target-task: its own rows may be dropped too; for all tasks: a row's score includes its "
+                "effect on its own task (default: only its effect on the other tasks)");
   cmd->add_option("--baseline", o->baselines, "baselines run beside MTIF (comma-separated)")
       ->delimiter(',')->check(CLI::IsMember({"random", "loss", "task"}))->capture_default_str();
   cmd->add_option("--repeats", o->repeats, "random removals (with seeds --seed, --seed + 1, ...)")
@@ -304,7 +310,7 @@ void register_select(CLI::App& app) {
   cmd->add_option("--rows-out", o->rows_out, "CSV of the dropped rows: method,train_row,train_task,combined_score");
   cmd->footer(
       "MTIF drops the candidate rows with the most negative loss_change_if_removed on the validation\n"
-      "loss (they hurt it), at most budget x rows; random, loss (largest training loss) and task (whole\n"
+      "loss of the target task(s) other than the row's own (they hurt them), at most budget x rows; random, loss (largest training loss) and task (whole\n"
       "tasks, by the Newton LOTO matrix on validation) drop the same number. Test loss is never used\n"
       "to choose. Example:\n"
       "  mtif select --train train.csv --valid valid.csv --test test.csv --intercept --budget 0.05 --json sel.json");

@@ -26,6 +26,13 @@ std::vector<char> candidate_rows(const Dataset& train, int target_task, bool inc
 // Sum of each row's scores over the chosen target columns: the predicted change
 // of the summed target losses when the row alone is removed (file order).
 VectorXd combined_score(const ScoreMatrix& scores, const std::vector<int>& columns);
+// The same, counting for each row only the targets of OTHER tasks than its
+// own (column_task[c] != row_task[r]): its transfer to the other tasks, the
+// reading of mtif-math.md 7 for "all tasks" (each target ranks the rows of
+// the other tasks). A row's effect on its own task's validation loss is left
+// out because it mostly fits that split's noise.
+VectorXd combined_transfer_score(const ScoreMatrix& scores, const std::vector<int>& columns,
+                                 const std::vector<int>& column_task, const std::vector<int>& row_task);
 
 // Candidates with a negative score, most negative first, at most max_rows.
 std::vector<Index> select_harmful(const VectorXd& score, const std::vector<char>& candidate, Index max_rows);

@@ -54,6 +54,15 @@ VectorXd combined_score(const ScoreMatrix& scores, const std::vector<int>& colum
   return out;
 }
 
+VectorXd combined_transfer_score(const ScoreMatrix& scores, const std::vector<int>& columns,
+                                 const std::vector<int>& column_task, const std::vector<int>& row_task) {
+  VectorXd out = VectorXd::Zero(scores.rows());
+  for (Index r = 0; r < scores.rows(); ++r)
+    for (int c : columns)
+      if (column_task[c] != row_task[r]) out(r) += scores(r, c);
+  return out;
+}
+
 std::vector<Index> select_harmful(const VectorXd& score, const std::vector<char>& candidate, Index max_rows) {
   std::vector<Index> rows;
   for (Index r = 0; r < score.size(); ++r)
