@@ -15,6 +15,7 @@ data=(--train "$D/train.csv" --valid "$D/valid.csv" --test "$D/test2.csv")
 "$MTIF" select "${data[@]}" --budget 0.1 --repeats 3 --truth "$D/truth.csv" --rows-out "$WORK/rows.csv" \
   --json "$WORK/all.json" >"$WORK/all.txt"
 grep -q "^mtif " "$WORK/all.txt" || fail "no mtif line in the printed table"
+"$MTIF" select "${data[@]}" --budget 0.1 --repeats 3 --include-own --json "$WORK/own.json" -q
 "$MTIF" select "${data[@]}" --intercept --budget 0.05 --target-task task1 --baseline random,task --json "$WORK/t1.json" \
   --rows-out "$WORK/t1rows.csv" -q
 [ "$(first_line "$WORK/rows.csv")" = "method,train_row,train_task,combined_score" ] || fail "rows-out header"
@@ -32,8 +33,12 @@ assert a["train_rows"] == 300 and a["max_rows"] == 30, (a["train_rows"], a["max_
 assert 0 < m["mtif"]["rows_selected"] <= 30
 assert m["random"]["rows_selected"] == m["loss"]["rows_selected"] == m["mtif"]["rows_selected"]
 assert m["random"]["repeats"] == 3 and len(m["random"]["draws"]) == 3
-# Dropping the rows predicted to hurt the validation loss lowers it (first-order prediction, checked by refit).
-assert m["mtif"]["valid_loss"] < a["full_data"]["valid_loss"], (m["mtif"]["valid_loss"], a["full_data"]["valid_loss"])
+# --include-own: rows scored by their effect on every task's validation loss. Dropping those predicted
+# to hurt it lowers it, below full data and random removal (first-order prediction, checked by refit).
+o = json.load(open(w + "/own.json"))
+om = {x["method"]: x for x in o["methods"]}
+assert om["mtif"]["valid_loss"] < o["full_data"]["valid_loss"], (om["mtif"], o["full_data"])
+assert om["mtif"]["valid_loss"] < om["random"]["valid_loss"], (om["mtif"], om["random"])
 for k in ("test_loss", "test_rmse", "test_loss_per_task"):
     assert k in m["mtif"], k
 t = a["truth"]
