@@ -56,6 +56,8 @@ for cast in "${casts[@]}"; do
     # All tasks: rows ranked by their effect on the other tasks (default) or on every task (--include-own).
     "$mtif" select "${sel[@]}" --json "$out/${cast}_all_seed$s.json"
     "$mtif" select "${sel[@]}" --include-own --json "$out/${cast}_allown_seed$s.json"
+    # ... keeping only rows predicted harmful on both halves of the validation split.
+    "$mtif" select "${sel[@]}" --include-own --agree-halves --baseline random --json "$out/${cast}_allownagree_seed$s.json"
     # One target at a time (other tasks' rows only), for the data sets with few enough tasks.
     if [ "$cast" != oj-stores ]; then
       for t in $(tail -n +2 "$d/train.csv" | cut -d, -f1 | sort -u); do

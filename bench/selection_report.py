@@ -87,6 +87,7 @@ def selection(run_dir, pattern):
 
 VARIANTS = [("all", "all tasks; a row is scored by its effect on the OTHER tasks' validation loss"),
             ("allown", "all tasks, --include-own; a row is scored by its effect on every task incl. its own"),
+            ("allownagree", "all tasks, --include-own --agree-halves; only rows harmful on both validation halves"),
             ("target-*", "one target task at a time (other tasks' rows only), averaged over the targets")]
 
 

@@ -26,7 +26,7 @@ struct SelectOptions {
   std::string valid, target_task, truth, rows_out;
   std::vector<std::string> baselines{"random", "loss", "task"};
   double budget = 0.05;
-  bool include_own = false;
+  bool include_own = false, agree_halves = false;
   int repeats = 5;
 };
 
@@ -68,6 +68,23 @@ Dataset read_validation(const std::string& path, const Dataset& train, const Dat
   Dataset valid = read_with_tasks_of(path, columns, csv_options(data));
   if (data.intercept) add_intercept(valid);
   return valid;
+}
+
+// Combined first-order score of every training row (file order) against the
+// validation loss of the target task(s) in `valid`. With a target task the
+// candidates are other tasks' rows (unless --include-own), so the plain sum is
+// their transfer; for all tasks each row counts only its effect on the other
+// tasks unless --include-own.
+VectorXd selection_score(const FittedRun& run, const Dataset& valid, int target, bool include_own) {
+  Targets targets = task_targets(run.model, valid);
+  std::vector<int> columns;
+  for (int t = 0; t < targets.size(); ++t)
+    if (target < 0 || targets.task[t] == target) columns.push_back(t);
+  if (columns.empty()) throw std::invalid_argument("the validation data has no rows of the target task(s)");
+  InfluenceScores scores =
+      linear_influence(run.model, run.data.train, *run.solver, targets, ScoreMode::FirstOrder, false);
+  return target < 0 && !include_own ? combined_transfer_score(scores.total, columns, targets.task, scores.train_task)
+                                    : combined_score(scores.total, columns);
 }
 
 // One method's outcome: rows dropped, and the refit judged on valid and test.
@@ -184,18 +201,23 @@ void run_select(const SelectOptions& o) {
   for (int t = 0; t < targets.size(); ++t)
     if (target < 0 || targets.task[t] == target) columns.push_back(t), target_tasks.push_back(targets.task[t]);
   if (columns.empty()) throw std::invalid_argument("the validation file has no rows of the target task(s)");
-  InfluenceScores scores = linear_influence(run.model, train, *run.solver, targets, ScoreMode::FirstOrder, false);
-  // With a target task the candidates are other tasks' rows (unless --include-own), so the plain sum is
-  // their transfer; for all tasks, each row counts only its effect on the other tasks unless --include-own.
-  const VectorXd score = target < 0 && !o.include_own
-                             ? combined_transfer_score(scores.total, columns, targets.task, scores.train_task)
-                             : combined_score(scores.total, columns);
+  const VectorXd score = selection_score(run, valid, target, o.include_own);
   run.timings["score_s"] = clock.lap();
 
   const std::vector<char> candidate = candidate_rows(train, target, o.include_own || target < 0);
+  std::vector<char> mtif_candidate = candidate;  // the baselines keep drawing from `candidate`
+  if (o.agree_halves) {
+    // Guard against fitting the validation split's noise: a row stays a candidate only if it is
+    // predicted to hurt on both halves of the validation rows (alternate rows inside each task).
+    const auto [half_a, half_b] = split_alternate(valid);
+    const std::vector<char> both = negative_in_both(selection_score(run, half_a, target, o.include_own),
+                                                    selection_score(run, half_b, target, o.include_own));
+    for (size_t r = 0; r < candidate.size(); ++r) mtif_candidate[r] = candidate[r] && both[r];
+    run.timings["agree_halves_s"] = clock.lap();
+  }
   const Index max_rows = Index(std::llround(o.budget * double(train.num_rows())));
   std::vector<Outcome> outcomes{judge("full", {}, run.model, run.data, valid)};
-  outcomes.push_back(judge("mtif", select_harmful(score, candidate, max_rows), run.model, run.data, valid));
+  outcomes.push_back(judge("mtif", select_harmful(score, mtif_candidate, max_rows), run.model, run.data, valid));
   const Index count = Index(outcomes.back().rows.size());
   run.timings["mtif_s"] = clock.lap();
 
@@ -264,7 +286,7 @@ void run_select(const SelectOptions& o) {
   if (!o.out.json.empty()) {
     nlohmann::json settings = settings_json(o.data, o.model);
     settings.update({{"valid", o.valid}, {"budget", o.budget}, {"target_task", o.target_task},
-                     {"include_own", o.include_own}, {"baselines", o.baselines}, {"repeats", o.repeats},
+                     {"include_own", o.include_own}, {"agree_halves", o.agree_halves}, {"baselines", o.baselines}, {"repeats", o.repeats},
                      {"seed", seed}, {"truth", o.truth}, {"scores_on", "validation split"},
                      {"removal", "weight 0, refit warm-started; 1/n_k kept"}});
     nlohmann::json j = {{"command", "select"},
@@ -301,6 +323,9 @@ void register_select(CLI::App& app) {
   cmd->add_flag("--include-own", o->include_own,
                 "with --target-task: its own rows may be dropped too; for all tasks: a row's score includes its "
                 "effect on its own task (default: only its effect on the other tasks)");
+  cmd->add_flag("--agree-halves", o->agree_halves,
+                "MTIF drops only rows predicted harmful on both halves of the validation rows (alternate rows of "
+                "each task), a guard against selecting on validation noise");
   cmd->add_option("--baseline", o->baselines, "baselines run beside MTIF (comma-separated)")
       ->delimiter(',')->check(CLI::IsMember({"random", "loss", "task"}))->capture_default_str();
   cmd->add_option("--repeats", o->repeats, "random removals (with seeds --seed, --seed + 1, ...)")

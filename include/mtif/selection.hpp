@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "mtif/linear_influence.hpp"
@@ -33,6 +34,12 @@ VectorXd combined_score(const ScoreMatrix& scores, const std::vector<int>& colum
 // out because it mostly fits that split's noise.
 VectorXd combined_transfer_score(const ScoreMatrix& scores, const std::vector<int>& columns,
                                  const std::vector<int>& column_task, const std::vector<int>& row_task);
+
+// The rows of each task of `data` split alternately (1st, 3rd, ... / 2nd, 4th, ...
+// in stored order) into two halves with the same tasks.
+std::pair<Dataset, Dataset> split_alternate(const Dataset& data);
+// 1 where both scores are negative.
+std::vector<char> negative_in_both(const VectorXd& a, const VectorXd& b);
 
 // Candidates with a negative score, most negative first, at most max_rows.
 std::vector<Index> select_harmful(const VectorXd& score, const std::vector<char>& candidate, Index max_rows);

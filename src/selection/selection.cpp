@@ -63,6 +63,20 @@ VectorXd combined_transfer_score(const ScoreMatrix& scores, const std::vector<in
   return out;
 }
 
+std::pair<Dataset, Dataset> split_alternate(const Dataset& data) {
+  std::vector<Index> odd, even;  // positions 1, 3, ... and 0, 2, ... inside each task
+  for (int k = 0; k < data.num_tasks(); ++k)
+    for (Index i = data.task_begin[k]; i < data.task_begin[k + 1]; ++i)
+      ((i - data.task_begin[k]) % 2 ? odd : even).push_back(i);
+  return {drop_rows(data, odd), drop_rows(data, even)};
+}
+
+std::vector<char> negative_in_both(const VectorXd& a, const VectorXd& b) {
+  std::vector<char> out(a.size());
+  for (Index r = 0; r < a.size(); ++r) out[r] = a(r) < 0 && b(r) < 0;
+  return out;
+}
+
 std::vector<Index> select_harmful(const VectorXd& score, const std::vector<char>& candidate, Index max_rows) {
   std::vector<Index> rows;
   for (Index r = 0; r < score.size(); ++r)

@@ -16,6 +16,8 @@ data=(--train "$D/train.csv" --valid "$D/valid.csv" --test "$D/test2.csv")
   --json "$WORK/all.json" >"$WORK/all.txt"
 grep -q "^mtif " "$WORK/all.txt" || fail "no mtif line in the printed table"
 "$MTIF" select "${data[@]}" --budget 0.1 --repeats 3 --include-own --json "$WORK/own.json" -q
+"$MTIF" select "${data[@]}" --budget 0.1 --repeats 3 --include-own --agree-halves --rows-out "$WORK/agree_rows.csv" \
+  --json "$WORK/agree.json" -q
 "$MTIF" select "${data[@]}" --intercept --budget 0.05 --target-task task1 --baseline random,task --json "$WORK/t1.json" \
   --rows-out "$WORK/t1rows.csv" -q
 [ "$(first_line "$WORK/rows.csv")" = "method,train_row,train_task,combined_score" ] || fail "rows-out header"
@@ -50,6 +52,13 @@ assert t["mtif"]["precision"] > 2 * base, (t["mtif"], base)
 for key in ("settings", "timings", "seed", "budget"):
     assert key in a, key
 assert a["settings"]["valid"].endswith("valid.csv")
+g = json.load(open(w + "/agree.json"))
+assert g["settings"]["agree_halves"] is True
+gm = {x["method"]: x for x in g["methods"]}
+# The agreement guard only removes candidates: MTIF drops at most as many rows, all of them also picked
+# from the rows --include-own ranks (the random baseline still draws from every row).
+assert gm["mtif"]["rows_selected"] <= om["mtif"]["rows_selected"]
+assert gm["mtif"]["valid_loss"] < g["full_data"]["valid_loss"]
 b = json.load(open(w + "/t1.json"))
 assert b["target_task"] == "task1"
 assert [x["method"] for x in b["methods"]] == ["mtif", "random", "task"]
