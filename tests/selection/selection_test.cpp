@@ -128,3 +128,24 @@ TEST(Selection, SyntheticHarmfulRowsAreFoundAndDroppingThemHelps) {
 
 }  // namespace
 }  // namespace mtif
+
+namespace mtif {
+namespace {
+
+TEST(Selection, AlternateHalvesKeepEveryTaskAndSplitItsRows) {
+  TrainTest data = test::make_data(3, 2, {5, 6, 1});
+  auto [a, b] = split_alternate(data.train);
+  for (int k = 0; k < 3; ++k) {
+    EXPECT_EQ(a.task_rows(k), (data.train.task_rows(k) + 1) / 2);  // 1st, 3rd, ... rows
+    EXPECT_EQ(b.task_rows(k), data.train.task_rows(k) / 2);
+  }
+  EXPECT_EQ(a.y(0), data.train.y(0));
+  EXPECT_EQ(b.y(0), data.train.y(1));
+  VectorXd x(4), y(4);
+  x << -1, -1, 1, 0;
+  y << -2, 1, -1, -1;
+  EXPECT_EQ(negative_in_both(x, y), (std::vector<char>{1, 0, 0, 0}));
+}
+
+}  // namespace
+}  // namespace mtif
