@@ -47,6 +47,7 @@ std::vector<char> read_truth(const std::string& path, Index rows) {
     throw DataError(path + ":1:1: expected the header train_row,task,corrupted_label,conflicting_task");
   std::vector<char> harmful(rows, 0);
   for (Index n = 2; std::getline(in, line); ++n) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
     // Fields: train_row, task (may be quoted), corrupted, conflicting: the last two end the line.
     const size_t c2 = line.rfind(','), c1 = line.rfind(',', c2 - 1);
     Index r = -1;
