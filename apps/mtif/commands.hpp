@@ -13,6 +13,8 @@ void register_demo(CLI::App& app);
 void register_lds(CLI::App& app);
 void register_images(CLI::App& app);
 void register_report(CLI::App& app);
+void register_select(CLI::App& app);   // cmd_select.cpp
+void register_sources(CLI::App& app);  // cmd_select.cpp
 
 }  // namespace mtif::cli
 

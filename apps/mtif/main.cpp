@@ -50,6 +50,8 @@ int main(int argc, char** argv) {
   mtif::cli::register_lds(app);
   mtif::cli::register_images(app);
   mtif::cli::register_report(app);
+  mtif::cli::register_select(app);
+  mtif::cli::register_sources(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

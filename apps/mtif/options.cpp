@@ -117,11 +117,7 @@ TrainTest read_data(const DataOptions& data) {
     if (data.test_npy.empty()) throw CLI::RequiredError("--test-npy (with --train-npy)");
     return read_npy_train_test(data.train_npy, data.test_npy);
   }
-  CsvOptions csv;
-  csv.target_column = data.target;
-  csv.task_column = data.task_column;
-  csv.features = split_list(data.features);
-  return read_train_test(data.train, data.test, csv);
+  return read_train_test(data.train, data.test, csv_options(data));
 }
 
 void check_model_matches(const LinearModel& m, const Dataset& train, const std::string& file) {
@@ -215,6 +211,14 @@ FittedRun read_and_fit(const DataOptions& data, const ModelOptions& model, bool 
   if (!world || world->rank() == 0)  // warnings print even when quiet, once
     for (const auto& w : run.warnings) std::cerr << "warning: " << w.get<std::string>() << '\n';
   return run;
+}
+
+CsvOptions csv_options(const DataOptions& data) {
+  CsvOptions csv;
+  csv.target_column = data.target;
+  csv.task_column = data.task_column;
+  csv.features = split_list(data.features);
+  return csv;
 }
 
 Targets make_targets(const FittedRun& run, const std::string& kind) {

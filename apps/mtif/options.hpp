@@ -99,6 +99,8 @@ TrainTest read_checked_data(const DataOptions& data, const ModelOptions& model, 
 FittedRun read_and_fit(const DataOptions& data, const ModelOptions& model, bool quiet,
                        const MpiWorld* world = nullptr);
 Targets make_targets(const FittedRun& run, const std::string& kind);
+// The CSV reading options the data flags describe (for extra files such as --valid).
+CsvOptions csv_options(const DataOptions& data);
 
 // The exact settings of a run, so it can be reproduced from its summary.
 nlohmann::json settings_json(const DataOptions& data, const ModelOptions& model);
