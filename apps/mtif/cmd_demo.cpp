@@ -22,6 +22,7 @@ struct DemoOptions {
   std::string out_dir = "mtif-demo";
   std::uint64_t seed = 7;
   int loo_rows = 60;
+  OutputOptions out;  // --quiet / --verbose
 };
 
 void print_rule(const std::string& title) { std::cout << "\n== " << title << " ==\n"; }
@@ -189,7 +190,12 @@ void register_demo(CLI::App& app) {
   cmd->add_option("--seed", o->seed, "seed of the generated data")->capture_default_str();
   cmd->add_option("--loo-rows", o->loo_rows, "rows to validate by leave-one-out retraining")->capture_default_str();
   cmd->footer("Example:\n  mtif demo --out-dir /tmp/demo --seed 3");
-  cmd->callback([o] { run_demo(*o); });
+  add_verbosity_options(cmd, o->out);
+  cmd->callback([o] {
+    begin_command(o->out);
+    QuietStdout quiet(o->out.quiet);
+    run_demo(*o);
+  });
 }
 
 }  // namespace mtif::cli

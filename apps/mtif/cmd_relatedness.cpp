@@ -74,6 +74,7 @@ void register_relatedness(CLI::App& app) {
       "R[l][k] > 0: task l helps task k (removing it raises k's test loss); < 0: task l hurts task k.\n"
       "Example:\n  mtif relatedness --train train.csv --test test.csv --method newton --validate --json r.json --out R.csv");
   cmd->callback([o] {
+    begin_command(o->out);
     if (o->model.model == "mlp")
       return network_relatedness(o->data, o->model, o->out, o->method, o->matrix_path, o->validate);
     FittedRun run = read_and_fit(o->data, o->model, o->out.quiet);
@@ -98,7 +99,7 @@ void register_relatedness(CLI::App& app) {
         Relatedness truth = relatedness_by_retraining(run.model, run.data.train, run.data.test, targets);
         j["versus_retrain"] = compare_with_truth(r, truth, targets, run.data.train.task_names);
       }
-      write_json_file(o->out.json, j);
+      write_summary(o->out, j);
     }
   });
 }

@@ -12,6 +12,7 @@ void register_relatedness(CLI::App& app);
 void register_demo(CLI::App& app);
 void register_lds(CLI::App& app);
 void register_report(CLI::App& app);
+void register_run(CLI::App& app);  // config.cpp
 
 }  // namespace mtif::cli
 
