@@ -12,6 +12,7 @@
 #include "mtif/score_files.hpp"
 #include "mtif/synthetic.hpp"
 #include "mtif/validation.hpp"
+#include "config.hpp"
 #include "options.hpp"
 
 namespace mtif::cli {
@@ -167,6 +168,11 @@ void run_demo(const DemoOptions& o) {
       {"loo", {{"rows", rows}, {"first_order", agreement_to_json(a_first)}, {"exact", agreement_to_json(a_exact)}}},
       {"timings", {{"score_s", score_s}, {"loo_s", loo_s}, {"fit", run.timings}}},
       {"warnings", run.warnings}};
+  // The demo's own flags, so that `mtif run --config DIR/summary.json` repeats it.
+  if (o.out.command) {
+    summary["config"] = config_json(*o.out.command);
+    summary["reproduce"] = "mtif run --config " + o.out_dir + "/summary.json";
+  }
   write_json_file(o.out_dir + "/summary.json", summary);
 
   print_rule("Files");

@@ -28,6 +28,13 @@ cmp -s "$WORK/a.csv" "$WORK/b.csv" || fail "mtif run --config SUMMARY did not re
 "$MTIF" influence --config "$WORK/a.json" --out "$WORK/c.csv" -q
 cmp -s "$WORK/a.csv" "$WORK/c.csv" || fail "influence --config SUMMARY did not reproduce the scores"
 
+# The demo's summary.json repeats the demo (another seed, so not the defaults).
+"$MTIF" demo --out-dir "$WORK/demo1" --seed 5 --loo-rows 10 -q
+"$MTIF" run --config "$WORK/demo1/summary.json" --out-dir "$WORK/demo2"
+for f in scores.csv relatedness.csv loo.csv; do
+  cmp -s "$WORK/demo1/$f" "$WORK/demo2/$f" || fail "the demo's summary did not reproduce $f"
+done
+
 # 2. A hand-written run file = the same flags; numbers and strings both accepted.
 cat >"$WORK/run.json" <<JSON
 {"command": "relatedness", "train": "$D/train.csv", "test": "$D/test.csv",
