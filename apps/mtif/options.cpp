@@ -97,7 +97,7 @@ void add_output_options(CLI::App* cmd, OutputOptions& o) {
 
 void add_verbosity_options(CLI::App* cmd, OutputOptions& o) {
   auto* quiet = cmd->add_flag("-q,--quiet", o.quiet, "print nothing but errors and warnings (no progress bars)");
-  cmd->add_flag("-v,--verbose", o.verbose, "also print the resolved settings and the timings")->excludes(quiet);
+  cmd->add_flag("-v,--verbose", o.verbose, "also print the resolved settings (and, with --json, the timings)")->excludes(quiet);
   o.command = cmd;
 }
 
