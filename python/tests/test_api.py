@@ -95,3 +95,21 @@ def test_sign_convention_on_corrupted_rows(tmp_path):
     assert corrupted.sum() > 10
     # Corrupted labels hurt their own task: negative on average, below the clean rows.
     assert own[corrupted].mean() < 0 < own[~corrupted].mean()
+
+
+def test_progress_is_off_by_default_and_can_be_turned_on(data_dir):
+    import os
+    import subprocess
+    import sys
+    script = (
+        "import sys, mtif\n"
+        "if sys.argv[1] == 'on': mtif.set_progress(True)\n"
+        f"tr, te = mtif.read_csv({str(data_dir / 'train.csv')!r}, {str(data_dir / 'test.csv')!r})\n"
+        "mtif.LinearMultitask().fit(tr).loo(te, rows='all')\n"
+    )
+    env = dict(os.environ, MTIF_PROGRESS_DELAY="0")  # draw at once, however fast the machine
+    runs = {w: subprocess.run([sys.executable, "-c", script, w], capture_output=True, text=True, env=env)
+            for w in ("off", "on")}
+    assert all(r.returncode == 0 for r in runs.values()), {w: r.stderr for w, r in runs.items()}
+    assert runs["off"].stderr == ""
+    assert "leave-one-out refits [" in runs["on"].stderr and "100% 150/150" in runs["on"].stderr
