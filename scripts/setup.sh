@@ -8,6 +8,7 @@ packages=(
   clang libclang-rt-14-dev   # libFuzzer and sanitizer runtimes for scripts/fuzz.sh
   libtorch-dev               # neural models (CPU build of PyTorch 1.13)
   time python3 python3-numpy
+  pybind11-dev python3-dev python3-pytest  # the Python module `mtif` (python/) and its tests
   libopenmpi-dev openmpi-bin # `mpirun -np N mtif influence` (MTIF_WITH_MPI)
 )
 # install_missing PACKAGE...: apt-get install of those not installed yet.

@@ -12,6 +12,7 @@
 #include "mtif/score_files.hpp"
 #include "mtif/synthetic.hpp"
 #include "mtif/validation.hpp"
+#include "config.hpp"
 #include "options.hpp"
 
 namespace mtif::cli {
@@ -22,6 +23,7 @@ struct DemoOptions {
   std::string out_dir = "mtif-demo";
   std::uint64_t seed = 7;
   int loo_rows = 60;
+  OutputOptions out;  // --quiet / --verbose
 };
 
 void print_rule(const std::string& title) { std::cout << "\n== " << title << " ==\n"; }
@@ -166,6 +168,11 @@ void run_demo(const DemoOptions& o) {
       {"loo", {{"rows", rows}, {"first_order", agreement_to_json(a_first)}, {"exact", agreement_to_json(a_exact)}}},
       {"timings", {{"score_s", score_s}, {"loo_s", loo_s}, {"fit", run.timings}}},
       {"warnings", run.warnings}};
+  // The demo's own flags, so that `mtif run --config DIR/summary.json` repeats it.
+  if (o.out.command) {
+    summary["config"] = config_json(*o.out.command);
+    summary["reproduce"] = "mtif run --config " + o.out_dir + "/summary.json";
+  }
   write_json_file(o.out_dir + "/summary.json", summary);
 
   print_rule("Files");
@@ -189,7 +196,12 @@ void register_demo(CLI::App& app) {
   cmd->add_option("--seed", o->seed, "seed of the generated data")->capture_default_str();
   cmd->add_option("--loo-rows", o->loo_rows, "rows to validate by leave-one-out retraining")->capture_default_str();
   cmd->footer("Example:\n  mtif demo --out-dir /tmp/demo --seed 3");
-  cmd->callback([o] { run_demo(*o); });
+  add_verbosity_options(cmd, o->out);
+  cmd->callback([o] {
+    begin_command(o->out);
+    QuietStdout quiet(o->out.quiet);
+    run_demo(*o);
+  });
 }
 
 }  // namespace mtif::cli

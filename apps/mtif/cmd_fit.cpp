@@ -24,6 +24,7 @@ void register_fit(CLI::App& app) {
   cmd->add_option("--save", o->save, "write the fitted model as JSON");
   cmd->footer("Example:\n  mtif fit --train train.csv --test test.csv --lambda-task 0.5 --save model.json");
   cmd->callback([o] {
+    begin_command(o->out);
     if (o->model.model == "mlp") return network_fit(o->data, o->model, o->out, o->save);
     FittedRun run = read_and_fit(o->data, o->model, o->out.quiet);
     VectorXd loss = task_mean_loss(run.model, run.data.test);
@@ -41,7 +42,7 @@ void register_fit(CLI::App& app) {
                           {"model", to_json(run.model)}, {"timings", run.timings}, {"warnings", run.warnings}};
       std::vector<double> l(loss.data(), loss.data() + loss.size());
       j["test_loss"] = l;
-      write_json_file(o->out.json, j);
+      write_summary(o->out, j);
     }
   });
 }

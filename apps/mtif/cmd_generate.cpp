@@ -14,7 +14,7 @@ struct GenerateOptions {
   SyntheticConfig config;
   std::string loss = "squared";
   std::string out_dir = "synthetic";
-  bool quiet = false;
+  OutputOptions out;  // --quiet / --verbose
 };
 
 void add_synthetic_options(CLI::App* cmd, GenerateOptions& o) {
@@ -40,9 +40,10 @@ void register_generate(CLI::App& app) {
   auto* cmd = app.add_subcommand("generate", "write a seeded synthetic multitask data set (train.csv, test.csv, truth.csv)");
   add_synthetic_options(cmd, *o);
   cmd->add_option("--out-dir", o->out_dir, "folder to write into")->capture_default_str();
-  cmd->add_flag("-q,--quiet", o->quiet, "print nothing but errors");
+  add_verbosity_options(cmd, o->out);
   cmd->footer("Example:\n  mtif generate --tasks 10 --features 20 --rows 200 --conflicting 2 --out-dir data/syn");
   cmd->callback([o] {
+    begin_command(o->out);
     o->config.loss = parse_loss(o->loss);
     SyntheticData s = generate_synthetic(o->config);
     std::filesystem::create_directories(o->out_dir);
@@ -60,8 +61,8 @@ void register_generate(CLI::App& app) {
     }
     truth.write(buf);
     truth.commit();
-    info(o->quiet, s.description);
-    info(o->quiet, fmt::format("wrote {0}/train.csv, {0}/test.csv and {0}/truth.csv (which rows and tasks are bad)",
+    info(o->out.quiet, s.description);
+    info(o->out.quiet, fmt::format("wrote {0}/train.csv, {0}/test.csv and {0}/truth.csv (which rows and tasks are bad)",
                                o->out_dir));
   });
 }

@@ -15,7 +15,7 @@ struct ImagesOptions {
   OneVsRestOptions one_vs_rest;
   GroupOptions grouped;
   double digits_test_fraction = 0.2;
-  bool quiet = false;
+  OutputOptions out;  // --quiet / --verbose
 };
 
 ImageSplit read_source(const ImagesOptions& o) {
@@ -47,11 +47,12 @@ void register_images(CLI::App& app) {
       ->check(CLI::IsMember({1, 2, 4}))->capture_default_str();
   cmd->add_option("--seed", o->one_vs_rest.seed, "sampling seed")->capture_default_str();
   cmd->add_option("--out-dir", o->out_dir, "folder to write into")->capture_default_str();
-  cmd->add_flag("-q,--quiet", o->quiet, "print nothing but errors");
+  add_verbosity_options(cmd, o->out);
   cmd->footer("Pixels are scaled to [0,1]; features px0..px{d-1}; target y (1 = the task's class for one-vs-rest).\n"
               "Example:\n  mtif images --source fashion-mnist --pool 4 --train-pos 50 --train-neg 50 --out-dir data/fm\n"
               "  mtif influence --model mlp --loss logistic --train data/fm/train.csv --test data/fm/test.csv --out s.csv");
   cmd->callback([o] {
+    begin_command(o->out);
     ImageSplit images = read_source(*o);
     TrainTest data;
     if (o->cast == "one-vs-rest") {
@@ -68,7 +69,7 @@ void register_images(CLI::App& app) {
     std::filesystem::create_directories(o->out_dir);
     write_dataset_csv(data.train, o->out_dir + "/train.csv");
     write_dataset_csv(data.test, o->out_dir + "/test.csv");
-    info(o->quiet, fmt::format("wrote {0}/train.csv ({1} rows) and {0}/test.csv ({2} rows): {3} tasks, {4} features "
+    info(o->out.quiet, fmt::format("wrote {0}/train.csv ({1} rows) and {0}/test.csv ({2} rows): {3} tasks, {4} features "
                                "({5}, {6}, seed {7})",
                                o->out_dir, data.train.num_rows(), data.test.num_rows(), data.train.num_tasks(),
                                data.train.num_features(), o->source, o->cast, o->one_vs_rest.seed));

@@ -33,6 +33,7 @@ void register_influence(CLI::App& app) {
       "Sign: positive = removing the row raises the target's loss (it helps); negative = it hurts.\n"
       "Example:\n  mtif influence --train train.csv --test test.csv --out scores.csv --mode exact");
   cmd->callback([o] {
+    begin_command(o->out);
     if (o->model.model == "mlp")
       return network_influence(o->data, o->model, o->out, o->scores_path, o->targets, o->mode);
     // Under mpirun every rank fits the same model from the sums over all rows,
@@ -66,7 +67,7 @@ void register_influence(CLI::App& app) {
                                 {"timings", run.timings},
                                 {"warnings", run.warnings}};
       if (world) summary["mpi_ranks"] = world->size();
-      write_json_file(o->out.json, summary);
+      write_summary(o->out, summary);
     }
   });
 }

@@ -45,6 +45,7 @@ void register_lds(CLI::App& app) {
       "scores) and the actual change after refitting without them. Near 1: scores add up; near 0: they do not.\n"
       "Example:\n  mtif lds --train train.csv --test test.csv --subsets 50 --out lds.csv --json lds.json");
   cmd->callback([o] {
+    begin_command(o->out);
     if (o->model.model == "mlp")
       return network_lds(o->data, o->model, o->out, o->subsets, o->keep, o->seed, o->lds_path);
     FittedRun run = read_and_fit(o->data, o->model, o->out.quiet);
@@ -64,7 +65,7 @@ void register_lds(CLI::App& app) {
     if (!o->out.json.empty()) {
       nlohmann::json settings = settings_json(o->data, o->model);
       settings["lds"] = {{"subsets", o->subsets}, {"keep", o->keep}, {"seed", o->seed}};
-      write_json_file(o->out.json, {{"command", "lds"}, {"settings", settings}, {"protocol", protocol},
+      write_summary(o->out, {{"command", "lds"}, {"settings", settings}, {"protocol", protocol},
                                     {"lds", lds_to_json(lds, targets, train.task_names)}, {"output", o->lds_path},
                                     {"timings", run.timings}, {"warnings", run.warnings}});
     }

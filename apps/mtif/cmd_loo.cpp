@@ -42,6 +42,7 @@ void register_loo(CLI::App& app) {
       "(first-order and exact) against these refits, within-task and between-task.\n"
       "Example:\n  mtif loo --train train.csv --test test.csv --rows 0-99 --out loo.csv --json loo.json");
   cmd->callback([o] {
+    begin_command(o->out);
     if (o->model.model == "mlp") return network_loo(o->data, o->model, o->out, o->rows, o->loo_path, o->targets);
     FittedRun run = read_and_fit(o->data, o->model, o->out.quiet);
     const Dataset& train = run.data.train;
@@ -71,7 +72,7 @@ void register_loo(CLI::App& app) {
       nlohmann::json settings = settings_json(o->data, o->model);
       settings["rows"] = o->rows;
       settings["targets"] = o->targets;
-      write_json_file(o->out.json, {{"command", "loo"},
+      write_summary(o->out, {{"command", "loo"},
                                     {"settings", settings},
                                     {"protocol", "weight of the row set to 0, per-task 1/n_k unchanged; Newton refit "
                                                  "warm-started from the full fit to max |gradient| < 1e-11"},

@@ -118,6 +118,7 @@ void register_relatedness(CLI::App& app) {
   cmd->callback([o] {
     if (o->model.model == "mlp" && (o->method == "tag" || o->method == "gradcos"))
       throw std::invalid_argument("--method tag/gradcos is implemented for --model linear only");
+    begin_command(o->out);
     if (o->model.model == "mlp")
       return network_relatedness(o->data, o->model, o->out, o->method, o->matrix_path, o->validate);
     FittedRun run = read_and_fit(o->data, o->model, o->out.quiet);
@@ -146,7 +147,7 @@ void register_relatedness(CLI::App& app) {
         Relatedness truth = relatedness_by_retraining(run.model, run.data.train, run.data.test, targets);
         j["versus_retrain"] = compare_with_truth(r, truth, targets, run.data.train.task_names);
       }
-      write_json_file(o->out.json, j);
+      write_summary(o->out, j);
     }
   });
 }

@@ -48,6 +48,7 @@ using nlohmann::json;
 struct ReportOptions {
   std::string from, out;
   int top = 10;
+  OutputOptions verbosity;  // --quiet / --verbose
 };
 
 // ---------------------------------------------------------------- CSV input
@@ -668,7 +669,12 @@ void register_report(CLI::App& app) {
       "Reads *.json summaries (any subcommand's --json), CSVs recognised by their header (scores, loo,\n"
       "relatedness, data) and images.npy for thumbnails. Sections without inputs are listed as absent.\n"
       "Example:\n  mtif demo --out-dir run && mtif report --from run --out run/report.html");
-  cmd->callback([o] { run_report(*o); });
+  add_verbosity_options(cmd, o->verbosity);
+  cmd->callback([o] {
+    begin_command(o->verbosity);
+    QuietStdout quiet(o->verbosity.quiet);
+    run_report(*o);
+  });
 }
 
 }  // namespace mtif::cli

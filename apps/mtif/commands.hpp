@@ -15,6 +15,7 @@ void register_images(CLI::App& app);
 void register_report(CLI::App& app);
 void register_select(CLI::App& app);   // cmd_select.cpp
 void register_sources(CLI::App& app);  // cmd_select.cpp
+void register_run(CLI::App& app);  // config.cpp
 
 }  // namespace mtif::cli
 

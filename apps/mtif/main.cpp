@@ -3,10 +3,12 @@
 // errors into one line on stderr and a non-zero exit.
 #include <malloc.h>
 
+#include <algorithm>
 #include <iostream>
 #include <memory>
 
 #include "commands.hpp"
+#include "config.hpp"
 #include "mtif/csv_reader.hpp"
 #include "mtif/mpi_world.hpp"
 
@@ -41,6 +43,13 @@ int main(int argc, char** argv) {
       "(the row HELPS); negative = the row HURTS. Start with 'mtif demo'."};
   app.require_subcommand(1);
   app.set_version_flag("--version", "mtif 0.1.0");
+  // --config FILE (JSON, config.hpp) works after any subcommand: the option is
+  // the main app's and a subcommand passes what it does not know up to it.
+  app.set_config("--config", "", "read flags from a JSON run file or a --json summary (command-line flags win)");
+  app.config_formatter(std::make_shared<mtif::cli::JsonConfig>(&app));
+  app.allow_config_extras(CLI::config_extras_mode::error);  // a misspelt key is an error, not ignored
+  app.fallthrough();
+  mtif::cli::register_run(app);
   mtif::cli::register_demo(app);
   mtif::cli::register_generate(app);
   mtif::cli::register_fit(app);
@@ -52,8 +61,18 @@ int main(int argc, char** argv) {
   mtif::cli::register_report(app);
   mtif::cli::register_select(app);
   mtif::cli::register_sources(app);
+  // --config belongs to the main app (see above), so each subcommand's help names it here.
+  for (CLI::App* sub : app.get_subcommands({}))
+    if (sub->get_name() != "run")
+      sub->footer(sub->get_footer() +
+                  "\n--config FILE: read these flags from a JSON run file or a --json summary (flags given here win).");
   try {
-    app.parse(argc, argv);
+    // `mtif run --config FILE` is `mtif COMMAND --config FILE`, COMMAND from the file.
+    std::vector<std::string> args = mtif::cli::expand_run(std::vector<std::string>(argv, argv + argc));
+    std::reverse(args.begin(), args.end());  // CLI11 takes the arguments last first, without the program name
+    app.name(args.back());  // as parse(argc, argv) would: usage lines show how mtif was called
+    args.pop_back();
+    app.parse(args);
   } catch (const CLI::ParseError& e) {
     if (world && world->rank() != 0) return e.get_exit_code();
     return app.exit(e);

@@ -163,7 +163,7 @@ void network_fit(const DataOptions& data, const ModelOptions& m, const OutputOpt
   if (!out.json.empty()) {
     nlohmann::json j = base_summary("fit", data, m, run);
     j["test_loss"] = std::vector<double>(loss.data(), loss.data() + loss.size());
-    write_json_file(out.json, j);
+    write_summary(out, j);
   }
 }
 
@@ -186,7 +186,7 @@ void network_influence(const DataOptions& data, const ModelOptions& m, const Out
   if (!out.json.empty()) {
     nlohmann::json j = base_summary("influence", data, m, run);
     j["scores"] = scores_path;
-    write_json_file(out.json, j);
+    write_summary(out, j);
   }
 }
 
@@ -224,7 +224,7 @@ void network_loo(const DataOptions& data, const ModelOptions& m, const OutputOpt
     j["refits"] = rows.size();
     j["first_order"] = agreement_to_json(a);
     j["output"] = loo_path;
-    write_json_file(out.json, j);
+    write_summary(out, j);
   }
 }
 
@@ -266,7 +266,7 @@ void network_relatedness(const DataOptions& data, const ModelOptions& m, const O
                              {"retrain_seconds", truth.seconds},
                              {"speedup_vs_retrain", truth.seconds / std::max(r.seconds, 1e-9)}};
     }
-    write_json_file(out.json, j);
+    write_summary(out, j);
   }
 }
 
@@ -290,7 +290,7 @@ void network_lds(const DataOptions& data, const ModelOptions& m, const OutputOpt
     j["protocol"] = protocol.describe();
     j["lds"] = lds_to_json(lds, targets, run.data.train.task_names);
     j["output"] = lds_path;
-    write_json_file(out.json, j);
+    write_summary(out, j);
   }
 }
 

@@ -6,7 +6,11 @@
 #include <iostream>
 #include <sstream>
 
+#include <unistd.h>
+
+#include "config.hpp"
 #include "mtif/linear_curvature.hpp"
+#include "mtif/progress.hpp"
 #include "mtif/npy.hpp"
 #include "mtif/output.hpp"
 
@@ -85,8 +89,40 @@ void add_network_options(CLI::App* cmd, NetworkOptions& n) {
 }
 
 void add_output_options(CLI::App* cmd, OutputOptions& o) {
-  cmd->add_option("--json", o.json, "write a machine-readable summary of the run here");
-  cmd->add_flag("-q,--quiet", o.quiet, "print nothing but errors");
+  cmd->add_option("--json", o.json,
+                  "write a machine-readable summary of the run here (its \"config\" reproduces the run: "
+                  "mtif run --config SUMMARY.json)");
+  add_verbosity_options(cmd, o);
+}
+
+void add_verbosity_options(CLI::App* cmd, OutputOptions& o) {
+  auto* quiet = cmd->add_flag("-q,--quiet", o.quiet, "print nothing but errors and warnings (no progress bars)");
+  cmd->add_flag("-v,--verbose", o.verbose, "also print the resolved settings (and, with --json, the timings)")->excludes(quiet);
+  o.command = cmd;
+}
+
+QuietStdout::QuietStdout(bool quiet) : quiet_(quiet) {
+  if (quiet_) std::cout.setstate(std::ios::failbit);  // a failed stream swallows what is written to it
+}
+QuietStdout::~QuietStdout() {
+  if (quiet_) std::cout.clear();
+}
+
+void begin_command(const OutputOptions& out) {
+  // A bar is only useful on a terminal: pipes, files and CI logs get none.
+  set_progress_stream(!out.quiet && isatty(STDERR_FILENO) ? &std::cerr : nullptr);
+  if (out.verbose && out.command)
+    std::cerr << "settings (mtif run --config FILE reads this back):\n"
+              << config_json(*out.command).dump(2) << '\n';
+}
+
+void write_summary(const OutputOptions& out, nlohmann::json summary) {
+  if (out.command) {
+    summary["config"] = config_json(*out.command);
+    summary["reproduce"] = "mtif run --config " + out.json;
+  }
+  if (out.verbose && summary.contains("timings")) std::cerr << "timings (s): " << summary["timings"].dump() << '\n';
+  write_json_file(out.json, summary);
 }
 
 void add_targets_option(CLI::App* cmd, std::string& targets) {

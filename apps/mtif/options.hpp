@@ -58,12 +58,28 @@ struct ModelOptions {
 struct OutputOptions {
   std::string json;
   bool quiet = false;
+  bool verbose = false;
+  const CLI::App* command = nullptr;  // the subcommand, for its resolved flags (config.hpp)
 };
 
 void add_data_options(CLI::App* cmd, DataOptions& o);
 void add_model_options(CLI::App* cmd, ModelOptions& o);
 void add_network_options(CLI::App* cmd, NetworkOptions& n);
-void add_output_options(CLI::App* cmd, OutputOptions& o);
+void add_output_options(CLI::App* cmd, OutputOptions& o);   // --json, --quiet, --verbose
+void add_verbosity_options(CLI::App* cmd, OutputOptions& o);  // --quiet, --verbose only
+
+// Silences std::cout while it lives, when asked (--quiet of subcommands whose
+// output is their printout: demo, report).
+class QuietStdout {
+ public:
+  explicit QuietStdout(bool quiet);
+  ~QuietStdout();
+  QuietStdout(const QuietStdout&) = delete;
+  QuietStdout& operator=(const QuietStdout&) = delete;
+
+ private:
+  bool quiet_;
+};
 void add_targets_option(CLI::App* cmd, std::string& targets);
 
 class Stopwatch {
@@ -107,5 +123,12 @@ nlohmann::json settings_json(const DataOptions& data, const ModelOptions& model)
 nlohmann::json network_settings_json(const ModelOptions& model);  // null for the linear model
 
 void info(bool quiet, const std::string& message);
+
+// First line of every subcommand's callback: progress bars on stderr only when
+// it is a terminal and --quiet is off; --verbose prints the resolved settings.
+void begin_command(const OutputOptions& out);
+// Writes the --json summary with the run's resolved flags ("config") so that
+// `mtif run --config SUMMARY.json` reproduces it; --verbose also prints timings.
+void write_summary(const OutputOptions& out, nlohmann::json summary);
 
 }  // namespace mtif::cli

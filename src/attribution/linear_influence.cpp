@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "mtif/linear_curvature.hpp"
+#include "mtif/progress.hpp"
 
 namespace mtif {
 
@@ -136,6 +137,7 @@ class LinearScorer {
     prepare_targets();
     const int K = train_.num_tasks();
     std::string error;
+    Progress progress("rows scored", n);
 #pragma omp parallel
     {
       MatrixXd workspace;  // per thread, reused across tasks: avoids a fresh large buffer per task
@@ -143,6 +145,7 @@ class LinearScorer {
       for (int l = 0; l < K; ++l) {
         try {
           score_task(l, workspace);
+          progress.add(train_.task_rows(l));
         } catch (const std::exception& e) {  // exceptions must not leave an OpenMP region
 #pragma omp critical
           error = e.what();

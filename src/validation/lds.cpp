@@ -3,6 +3,7 @@
 #include <random>
 #include <stdexcept>
 
+#include "mtif/progress.hpp"
 #include "mtif/validation.hpp"
 
 namespace mtif {
@@ -32,11 +33,13 @@ LdsResult linear_datamodeling_score(const ScoreMatrix& scores, const Dataset& tr
   out.predicted.setZero(subsets, T);
   out.actual.resize(subsets, T);
   std::mt19937_64 rng(seed);
+  Progress progress("LDS subset refits", subsets);
   for (int s = 0; s < subsets; ++s) {
     VectorXd weight = random_subset_weight(train, keep_fraction, rng);
     for (Index i = 0; i < train.num_rows(); ++i)
       if (weight(i) == 0) out.predicted.row(s) += scores.row(train.file_row[i]);
     out.actual.row(s) = (refit(weight) - full_losses).transpose();
+    progress.add();
   }
   out.per_target.resize(T);
   for (Index t = 0; t < T; ++t) out.per_target(t) = spearman(out.predicted.col(t), out.actual.col(t));

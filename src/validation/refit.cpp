@@ -1,6 +1,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "mtif/progress.hpp"
 #include "mtif/validation.hpp"
 
 namespace mtif {
@@ -11,6 +12,7 @@ MatrixXd leave_one_out(const LinearModel& full, const Dataset& train, const Data
   const std::vector<Index> stored = train.stored_row_of_file_row();
   MatrixXd out(rows.size(), targets.size());
   std::string error;
+  Progress progress("leave-one-out refits", rows.size());
 #pragma omp parallel for schedule(dynamic)
   for (Index i = 0; i < Index(rows.size()); ++i) {
     VectorXd weight = VectorXd::Ones(train.num_rows());
@@ -21,6 +23,7 @@ MatrixXd leave_one_out(const LinearModel& full, const Dataset& train, const Data
       error = "refit without train row " + std::to_string(rows[i]) + " did not converge";
     }
     out.row(i) = (target_losses(refit, test, targets) - base).transpose();
+    progress.add();
   }
   if (!error.empty()) throw std::runtime_error(error);
   return out;

@@ -1,6 +1,7 @@
 #include <chrono>
 #include <stdexcept>
 
+#include "mtif/progress.hpp"
 #include "mtif/block_schur_solver.hpp"
 #include "mtif/linear_curvature.hpp"
 #include "mtif/validation.hpp"
@@ -28,6 +29,7 @@ Relatedness relatedness_by_retraining(const LinearModel& full, const Dataset& tr
   const VectorXd base = target_losses(full, test, targets);
   Relatedness out{"retrain", MatrixXd(K, targets.size()), 0};
   bool converged = true;
+  Progress progress("leave-one-task-out refits", K);
 #pragma omp parallel for schedule(dynamic)
   for (int l = 0; l < K; ++l) {
     VectorXd weight = without_task(train, l);
@@ -36,6 +38,7 @@ Relatedness relatedness_by_retraining(const LinearModel& full, const Dataset& tr
     LinearModel refit = fit_linear(train, full.config, &weight, &full);
     if (!refit.report.converged) converged = false;
     out.matrix.row(l) = (target_losses(refit, test, targets) - base).transpose();
+    progress.add();
   }
   if (!converged) throw std::runtime_error("a leave-one-task-out refit did not converge");
   out.seconds = seconds_since(start);

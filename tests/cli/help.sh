@@ -30,10 +30,15 @@ check_help relatedness "${model_defaults[@]}" "=mtif"
 check_help select "${model_defaults[@]}" "--budget FLOAT:FLOAT in [0 - 1]=0.05" "--repeats" "--valid"
 check_help sources "${model_defaults[@]}" "--target-task" "--top INT=10"
 check_help lds "${model_defaults[@]}" "--subsets INT:INT in [3 - 100000]=50" "--solver TEXT:{exact,cg,lissa,ekfac}=cg"
+check_help run "--config FILE"
+# Every subcommand has --quiet and --verbose and names --config.
+for sub in demo generate fit influence loo relatedness lds report; do
+  check_help "$sub" "-q,--quiet" "-v,--verbose" "--config FILE"
+done
 
 # The top-level help lists every subcommand.
 "$MTIF" --help >"$WORK/help.txt" 2>&1 || fail "mtif --help exited non-zero"
-for sub in demo generate fit influence loo relatedness lds report select sources; do
+for sub in demo generate fit influence loo relatedness lds report select sources images run; do
   grep -qE "^  $sub " "$WORK/help.txt" || fail "mtif --help does not list $sub"
 done
 # No subcommand, or an unknown one, is an error (non-zero exit).

@@ -1,0 +1,383 @@
+// mtif._core: the Python extension over mtif_core (pybind11).
+//
+// Thin on purpose: every number comes from the same library calls as the CLI
+// (read_train_test, fit_linear, BlockSchurSolver, linear_influence, ...), so
+// the Python API and `mtif influence` agree bit for bit. The scikit-learn
+// flavoured classes live in python/mtif/__init__.py on top of this module.
+//
+// Large results (the n x T score matrices) are handed to NumPy without a copy:
+// the row-major ScoreMatrix moves onto the heap and a capsule frees it when the
+// array dies. Heavy calls release the GIL. Library exceptions become Python
+// exceptions with the same one-line message (DataError -> mtif.DataError, a
+// ValueError; std::invalid_argument -> ValueError; others -> RuntimeError).
+#include <pybind11/eigen.h>
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <chrono>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <cmath>
+#include <fmt/format.h>
+#include <map>
+#include <memory>
+
+#include "mtif/block_schur_solver.hpp"
+#include "mtif/csv_reader.hpp"
+#include "mtif/linear_curvature.hpp"
+#include "mtif/linear_influence.hpp"
+#include "mtif/linear_model.hpp"
+#include "mtif/progress.hpp"
+#include "mtif/score_files.hpp"
+#include "mtif/validation.hpp"
+
+namespace py = pybind11;
+using namespace mtif;
+
+namespace {
+
+using DatasetPtr = std::shared_ptr<Dataset>;
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// Zero-copy hand-over of a row-major matrix to NumPy.
+py::array_t<double> to_numpy(ScoreMatrix&& m) {
+  auto* owner = new ScoreMatrix(std::move(m));
+  py::capsule free_when_done(owner, [](void* p) { delete static_cast<ScoreMatrix*>(p); });
+  const auto rows = static_cast<py::ssize_t>(owner->rows()), cols = static_cast<py::ssize_t>(owner->cols());
+  return py::array_t<double>({rows, cols}, {cols * static_cast<py::ssize_t>(sizeof(double)), py::ssize_t(sizeof(double))},
+                             owner->data(), free_when_done);
+}
+
+// Rows of a data set back in file order (Dataset stores them grouped by task).
+MatrixXd features_in_file_order(const Dataset& d) {
+  MatrixXd out(d.num_rows(), d.num_features());
+  for (Index i = 0; i < d.num_rows(); ++i) out.row(d.file_row[i]) = d.X.row(i);
+  return out;
+}
+VectorXd target_in_file_order(const Dataset& d) {
+  VectorXd out(d.num_rows());
+  for (Index i = 0; i < d.num_rows(); ++i) out(d.file_row[i]) = d.y(i);
+  return out;
+}
+std::vector<int> task_in_file_order(const Dataset& d) {
+  std::vector<int> out(d.num_rows());
+  for (int k = 0; k < d.num_tasks(); ++k)
+    for (Index i = d.task_begin[k]; i < d.task_begin[k + 1]; ++i) out[d.file_row[i]] = k;
+  return out;
+}
+
+// Dataset from NumPy arrays. Task ids are 0..K-1 (the Python layer maps labels
+// to ids); every value is checked like the readers check theirs.
+DatasetPtr dataset_from_arrays(py::array_t<double, py::array::c_style | py::array::forcecast> X,
+                               py::array_t<double, py::array::c_style | py::array::forcecast> y,
+                               py::array_t<long long, py::array::c_style | py::array::forcecast> task,
+                               std::vector<std::string> task_names, std::vector<std::string> feature_names,
+                               std::string source) {
+  if (X.ndim() != 2) throw DataError(fmt::format("{}: X must be 2-D (rows x features), got {} dimensions", source, X.ndim()));
+  const Index n = X.shape(0), d = X.shape(1);
+  if (y.size() != n || task.size() != n)
+    throw DataError(fmt::format("{}: X has {} rows but y has {} and task has {}", source, n, y.size(), task.size()));
+  if (feature_names.empty())
+    for (Index j = 0; j < d; ++j) feature_names.push_back(fmt::format("x{}", j + 1));
+  if (static_cast<Index>(feature_names.size()) != d)
+    throw DataError(fmt::format("{}: {} feature names for {} columns", source, feature_names.size(), d));
+  RawRows raw;
+  raw.feature_names = std::move(feature_names);
+  raw.task_names = std::move(task_names);
+  raw.values.assign(X.data(), X.data() + n * d);
+  raw.y.assign(y.data(), y.data() + n);
+  auto t = task.unchecked<1>();
+  for (Index i = 0; i < n; ++i) {
+    if (t(i) < 0 || t(i) >= static_cast<long long>(raw.task_names.size()))
+      throw DataError(fmt::format("{}: row {}: task id {} is outside 0..{}", source, i, t(i), raw.task_names.size() - 1));
+    raw.task.push_back(static_cast<int>(t(i)));
+    if (!std::isfinite(raw.y[i])) throw DataError(fmt::format("{}: row {}: y is {}", source, i, raw.y[i]));
+    for (Index j = 0; j < d; ++j)
+      if (!std::isfinite(raw.values[i * d + j]))
+        throw DataError(fmt::format("{}: row {}: feature '{}' is {}", source, i, raw.feature_names[j], raw.values[i * d + j]));
+  }
+  return std::make_shared<Dataset>(make_dataset(raw, source));
+}
+
+CsvOptions csv_options(const std::string& target, const std::string& task_column, const std::vector<std::string>& features) {
+  CsvOptions o;
+  o.target_column = target;
+  o.task_column = task_column;
+  o.features = features;
+  return o;
+}
+
+// A fitted linear multitask model with its factored block Hessian. It keeps a
+// reference to the training data (shared, not copied) for scoring and refits.
+class LinearEngine {
+ public:
+  LinearEngine(const std::string& loss, double lambda_task, double lambda_shared, bool intercept) {
+    if (loss != "squared" && loss != "logistic")
+      throw std::invalid_argument(fmt::format("loss '{}': the linear model takes 'squared' or 'logistic'", loss));
+    if (!(lambda_task > 0) || !(lambda_shared > 0))
+      throw std::invalid_argument("lambda_task and lambda_shared must be positive");
+    config_.loss = parse_loss(loss);
+    config_.lambda_task = lambda_task;
+    config_.lambda_shared = lambda_shared;
+    config_.intercept = intercept;
+  }
+
+  void fit(const DatasetPtr& train) {
+    py::gil_scoped_release release;
+    auto start = std::chrono::steady_clock::now();
+    // The CLI adds the intercept column to its own copy of the data; so do we.
+    train_ = config_.intercept ? with_intercept(*train) : train;
+    check_targets(*train_);
+    model_ = fit_linear(*train_, config_);
+    timings_["fit_s"] = seconds_since(start);
+    start = std::chrono::steady_clock::now();
+    solver_ = std::make_unique<BlockSchurSolver>(linear_block_hessian(model_, *train_), train_->task_names);
+    timings_["factor_s"] = seconds_since(start);
+  }
+
+  py::dict influence(const DatasetPtr& test_in, const std::string& kind, const std::string& mode_name, bool parts) {
+    InfluenceScores scores;
+    Targets targets;
+    {
+      py::gil_scoped_release release;
+      DatasetPtr test = prepared(test_in);
+      const ScoreMode mode = parse_score_mode(mode_name);
+      auto start = std::chrono::steady_clock::now();
+      targets = make_targets(*test, kind);
+      scores = linear_influence(model_, *train_, *solver_, targets, mode, parts);
+      timings_["score_s"] = seconds_since(start);
+    }
+    py::dict out;
+    out["total"] = to_numpy(std::move(scores.total));
+    out["task_part"] = parts ? py::object(to_numpy(std::move(scores.task_part))) : py::none();
+    out["shared_part"] = parts ? py::object(to_numpy(std::move(scores.shared_part))) : py::none();
+    out["train_task"] = py::array_t<int>(scores.train_task.size(), scores.train_task.data());
+    add_target_names(out, targets);
+    if (scores.leverage.size()) out["leverage"] = scores.leverage;
+    return out;
+  }
+
+  py::dict loo(const DatasetPtr& test_in, const std::vector<Index>& rows, const std::string& kind) {
+    MatrixXd actual;
+    Targets targets;
+    {
+      py::gil_scoped_release release;
+      for (Index r : rows)
+        if (r < 0 || r >= train_->num_rows())
+          throw std::invalid_argument(fmt::format("row {} is outside 0..{}", r, train_->num_rows() - 1));
+      DatasetPtr test = prepared(test_in);
+      auto start = std::chrono::steady_clock::now();
+      targets = make_targets(*test, kind);
+      actual = leave_one_out(model_, *train_, *test, targets, rows);
+      timings_["refits_s"] = seconds_since(start);
+    }
+    py::dict out;
+    out["actual"] = actual;
+    out["rows"] = rows;
+    add_target_names(out, targets);
+    return out;
+  }
+
+  py::dict relatedness(const DatasetPtr& test_in, const std::string& method) {
+    Relatedness r;
+    Targets targets;
+    {
+      py::gil_scoped_release release;
+      DatasetPtr test = prepared(test_in);
+      targets = task_targets(model_, *test);
+      if (method == "mtif") r = relatedness_by_mtif(model_, *train_, *test, targets);
+      else if (method == "newton") r = relatedness_by_newton(model_, *train_, *test, targets);
+      else if (method == "retrain") r = relatedness_by_retraining(model_, *train_, *test, targets);
+      else throw std::invalid_argument(fmt::format("method '{}': use 'mtif', 'newton' or 'retrain'", method));
+      timings_["relatedness_s"] = r.seconds;
+    }
+    py::dict out;
+    out["matrix"] = r.matrix;
+    out["method"] = r.method;
+    out["sources"] = train_->task_names;
+    add_target_names(out, targets);
+    return out;
+  }
+
+  // Same protocol as `mtif lds`: first-order scores of every row, Newton refits
+  // warm-started from the full fit with the removed rows at weight 0.
+  py::dict lds(const DatasetPtr& test_in, int subsets, double keep, std::uint64_t seed) {
+    LdsResult result;
+    Targets targets;
+    {
+      py::gil_scoped_release release;
+      if (subsets < 3) throw std::invalid_argument("lds needs at least 3 subsets");
+      if (!(keep > 0 && keep < 1)) throw std::invalid_argument("keep must lie strictly between 0 and 1");
+      DatasetPtr test = prepared(test_in);
+      auto start = std::chrono::steady_clock::now();
+      targets = task_targets(model_, *test);
+      InfluenceScores scores = linear_influence(model_, *train_, *solver_, targets, ScoreMode::FirstOrder, false);
+      const Dataset& train = *train_;
+      RefitLosses refit = [&](const VectorXd& w) {
+        return target_losses(fit_linear(train, model_.config, &w, &model_), *test, targets);
+      };
+      result = linear_datamodeling_score(scores.total, train, target_losses(model_, *test, targets), refit, keep,
+                                         subsets, seed);
+      timings_["lds_s"] = seconds_since(start);
+    }
+    py::dict out;
+    out["per_target"] = result.per_target;
+    out["mean"] = result.mean;
+    out["predicted"] = result.predicted;
+    out["actual"] = result.actual;
+    add_target_names(out, targets);
+    return out;
+  }
+
+  // Predictions for the rows of `data`, in file order.
+  VectorXd predict(const DatasetPtr& data_in) const {
+    DatasetPtr data = prepared(data_in);
+    VectorXd stored = model_.predict(*data), out(stored.size());
+    for (Index i = 0; i < data->num_rows(); ++i) out(data->file_row[i]) = stored(i);
+    return out;
+  }
+
+  // Mean test loss of each task (NaN for a task without test rows).
+  VectorXd task_loss(const DatasetPtr& data) const { return task_mean_loss(model_, *prepared(data)); }
+
+  bool fitted() const { return solver_ != nullptr; }
+  Index train_rows() const { check_fitted(); return train_->num_rows(); }
+  const LinearModel& model() const { check_fitted(); return model_; }
+  std::map<std::string, double> timings() const { return timings_; }
+  std::vector<std::string> warnings() const { return solver_ ? solver_->warnings() : std::vector<std::string>{}; }
+  // (issue 4) `select` goes here as one more method over include/mtif/selection.hpp,
+  // taking the validation set like influence() takes the test set.
+
+ private:
+  static DatasetPtr with_intercept(const Dataset& d) {
+    auto copy = std::make_shared<Dataset>(d);
+    add_intercept(*copy);
+    return copy;
+  }
+
+  void check_fitted() const {
+    if (!solver_) throw std::runtime_error("the model is not fitted: call fit(train) first");
+  }
+
+  // Checks the fit, adds the intercept column when the model has one, and
+  // that the data's tasks and features are the training set's.
+  DatasetPtr prepared(const DatasetPtr& data) const {
+    check_fitted();
+    DatasetPtr d = config_.intercept ? with_intercept(*data) : data;
+    if (d->task_names != train_->task_names)
+      throw DataError(fmt::format("{}: its tasks differ from the training set's (read it with like=train)", d->source));
+    if (d->feature_names != train_->feature_names)
+      throw DataError(fmt::format("{}: its features differ from the training set's", d->source));
+    return d;
+  }
+
+  void check_targets(const Dataset& d) const {
+    if (config_.loss != LossKind::Logistic) return;
+    for (Index i = 0; i < d.num_rows(); ++i)
+      if (d.y(i) != 0.0 && d.y(i) != 1.0)
+        throw DataError(fmt::format("{}: the logistic loss needs 0/1 targets, row {} has {}", d.source, d.file_row[i], d.y(i)));
+  }
+
+  Targets make_targets(const Dataset& test, const std::string& kind) const {
+    if (kind == "tasks") return task_targets(model_, test);
+    if (kind == "rows") return row_targets(model_, test);
+    throw std::invalid_argument(fmt::format("targets '{}': use 'tasks' or 'rows'", kind));
+  }
+
+  void add_target_names(py::dict& out, const Targets& targets) const {
+    std::vector<std::string> names;
+    for (int t = 0; t < targets.size(); ++t) names.push_back(train_->task_names[targets.task[t]]);
+    out["target_task"] = names;
+    out["target_row"] = targets.rows() ? targets.test_row : std::vector<Index>(targets.size(), -1);
+  }
+
+  LinearConfig config_;
+  DatasetPtr train_;
+  LinearModel model_;
+  std::unique_ptr<BlockSchurSolver> solver_;
+  std::map<std::string, double> timings_;
+};
+
+}  // namespace
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "mtif C++ core (use the `mtif` package, not this module directly)";
+  py::register_exception<DataError>(m, "DataError", PyExc_ValueError);
+
+  py::class_<Dataset, DatasetPtr>(m, "Dataset")
+      .def_static("from_arrays", &dataset_from_arrays, py::arg("X"), py::arg("y"), py::arg("task"),
+                  py::arg("task_names"), py::arg("feature_names"), py::arg("source"))
+      .def_static(
+          "read_train_test",
+          [](const std::string& train, const std::string& test, const std::string& target,
+             const std::string& task_column, const std::vector<std::string>& features) {
+            TrainTest tt;
+            {
+              py::gil_scoped_release release;
+              tt = read_train_test(train, test, csv_options(target, task_column, features));
+            }
+            return std::pair{std::make_shared<Dataset>(std::move(tt.train)), std::make_shared<Dataset>(std::move(tt.test))};
+          })
+      .def_static("read_one",
+                  [](const std::string& path, const std::string& target, const std::string& task_column,
+                     const std::vector<std::string>& features) {
+                    py::gil_scoped_release release;
+                    std::ifstream in(path, std::ios::binary);
+                    if (!in) throw DataError(path + ": cannot open the file");
+                    std::stringstream text;
+                    text << in.rdbuf();
+                    // Without a split column every row is a training row; with one, the train rows.
+                    ParsedCsv parsed = parse_csv(text.str(), path, csv_options(target, task_column, features));
+                    return std::make_shared<Dataset>(make_dataset(parsed.train, path));
+                  })
+      .def_static("read_like",
+                  [](const std::string& path, const Dataset& like, const std::string& target,
+                     const std::string& task_column, const std::vector<std::string>& features) {
+                    py::gil_scoped_release release;
+                    return std::make_shared<Dataset>(
+                        read_with_tasks_of(path, like, csv_options(target, task_column, features)));
+                  })
+      .def_property_readonly("source", [](const Dataset& d) { return d.source; })
+      .def_property_readonly("task_names", [](const Dataset& d) { return d.task_names; })
+      .def_property_readonly("feature_names", [](const Dataset& d) { return d.feature_names; })
+      .def_property_readonly("n_rows", &Dataset::num_rows)
+      .def_property_readonly("n_tasks", &Dataset::num_tasks)
+      .def_property_readonly("n_features", &Dataset::num_features)
+      .def_property_readonly("X", &features_in_file_order)
+      .def_property_readonly("y", &target_in_file_order)
+      .def_property_readonly("task", &task_in_file_order);
+
+  py::class_<LinearEngine>(m, "LinearEngine")
+      .def(py::init<const std::string&, double, double, bool>())
+      .def("fit", &LinearEngine::fit)
+      .def("influence", &LinearEngine::influence)
+      .def("loo", &LinearEngine::loo)
+      .def("relatedness", &LinearEngine::relatedness)
+      .def("lds", &LinearEngine::lds)
+      .def("predict", &LinearEngine::predict)
+      .def("task_loss", &LinearEngine::task_loss)
+      .def_property_readonly("fitted", &LinearEngine::fitted)
+      .def_property_readonly("train_rows", &LinearEngine::train_rows)
+      .def_property_readonly("timings", &LinearEngine::timings)
+      .def_property_readonly("warnings", &LinearEngine::warnings)
+      .def_property_readonly("gamma", [](const LinearEngine& e) { return e.model().gamma; })
+      .def_property_readonly("theta",
+                             [](const LinearEngine& e) {
+                               const LinearModel& m = e.model();
+                               MatrixXd t(m.num_tasks(), m.gamma.size());
+                               for (int k = 0; k < m.num_tasks(); ++k) t.row(k) = m.theta[k];
+                               return t;
+                             })
+      .def_property_readonly("converged", [](const LinearEngine& e) { return e.model().report.converged; })
+      .def_property_readonly("n_iter", [](const LinearEngine& e) { return e.model().report.iterations; })
+      .def("to_json", [](const LinearEngine& e) { return to_json(e.model()).dump(); });
+
+  m.def("parse_row_spec", &parse_row_spec, py::arg("spec"), py::arg("n"));
+  m.def("set_progress", [](bool on) { set_progress_stream(on ? &std::cerr : nullptr); }, py::arg("on"),
+        "show progress bars on stderr for long work (off by default in Python)");
+}
