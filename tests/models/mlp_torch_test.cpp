@@ -261,5 +261,39 @@ TEST(MlpEkfacSolver, CorrectedEigenvaluesAreExactCurvatureAlongTheBasis) {
   }
 }
 
+// Softmax heads: the Gauss-Newton pseudo-gradients sum_c p_c (e_c - p)(e_c - p)^T
+// reproduce Lambda = diag(p) - p p^T, so EK-FAC's corrected eigenvalues are
+// again the exact curvature along its basis, and CG matches the exact solve.
+TEST(MlpEkfacSolver, SoftmaxHeadsKeepTheDefiningProperty) {
+  TrainTest data = test::make_data(2, 4, {40, 30}, 20, LossKind::Squared, 5);
+  for (Index i = 0; i < data.train.num_rows(); ++i) data.train.y(i) = double(i % 3);
+  for (Index i = 0; i < data.test.num_rows(); ++i) data.test.y(i) = double(i % 3);
+  MlpConfig c = small_config();
+  c.head = HeadKind::Softmax;
+  c.classes = 3;
+  MlpModel model = train_mlp(data.train, c);
+  MlpCurvature curvature(model, data.train, CurvatureKind::GaussNewton, 1e-3);
+  BlockHessian dense = exact_block_hessian(curvature);
+  MlpEkfacSolver ekfac(model, data.train, 1e-3);
+  const auto& layer = ekfac.layers()[0];
+  for (auto [i, j] : {std::pair<Index, Index>{0, 0}, {4, 2}}) {
+    MatrixXd direction = layer.grad_basis.col(i) * layer.input_basis.col(j).transpose();
+    Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> w = direction.leftCols(layer.in);
+    VectorXd v(model.shared_size());
+    v << Eigen::Map<const VectorXd>(w.data(), w.size()), direction.col(layer.in);
+    EXPECT_NEAR(v.dot(dense.C * v), layer.eigenvalues(i, j), 1e-10 * layer.eigenvalues(i, j));
+  }
+  for (int k = 0; k < 2; ++k)  // exact head blocks from the same pseudo-gradients
+    EXPECT_LT((ekfac.solve_task(k, dense.A[k]) - MatrixXd::Identity(dense.A[k].rows(), dense.A[k].rows()))
+                  .cwiseAbs().maxCoeff(), 1e-9);
+  BlockSchurSolver exact(dense);
+  CgSolver cg(curvature, CgOptions{500, 1e-12});
+  MlpTargets targets = mlp_task_targets(model, data.test);
+  MlpRowGradients rows(model, data.train);
+  InfluenceScores a = mlp_influence(model, data.train, rows, exact, targets);
+  InfluenceScores b = mlp_influence(model, data.train, rows, cg, targets);
+  EXPECT_LT((a.total - b.total).cwiseAbs().maxCoeff(), 1e-7 * a.total.cwiseAbs().maxCoeff());
+}
+
 }  // namespace
 }  // namespace mtif
