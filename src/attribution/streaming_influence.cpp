@@ -205,11 +205,16 @@ Index read_csv_chunks(const RowSource& source, Index chunk_rows, Index row_begin
   return train_rows;
 }
 
-// Stable order of a chunk's rows by task, and the runs of equal tasks in it.
-void order_by_task(const std::vector<int>& task, std::vector<Index>& order) {
+// Stable order of a chunk's rows by task, and the runs [runs[i], runs[i+1])
+// of equal tasks in it: each run is one task's rows, handled as one block.
+void order_by_task(const std::vector<int>& task, std::vector<Index>& order, std::vector<Index>& runs) {
   order.resize(task.size());
   std::iota(order.begin(), order.end(), Index(0));
   std::stable_sort(order.begin(), order.end(), [&](Index a, Index b) { return task[a] < task[b]; });
+  runs.clear();
+  for (size_t i = 0; i < order.size(); ++i)
+    if (i == 0 || task[order[i]] != task[order[i - 1]]) runs.push_back(static_cast<Index>(i));
+  runs.push_back(static_cast<Index>(order.size()));
 }
 
 }  // namespace
@@ -227,10 +232,8 @@ Index read_row_chunks(const RowSource& source, Index chunk_rows, Index row_begin
 GramSums accumulate_gram(const RowSource& source, Index chunk_rows, const MpiWorld* world) {
   GramSums s;
   Index d = -1;
-  std::vector<Index> order;
-  NpyRows gathered;
-  VectorXd gathered_y;
-  const auto grow = [&](int K) {
+  std::vector<Index> order, runs;
+  const auto grow = [&](int K) {  // task ids are learnt as rows arrive
     while (static_cast<int>(s.xtx.size()) < K) {
       s.xtx.push_back(MatrixXd::Zero(d, d));
       s.xty.push_back(VectorXd::Zero(d));
@@ -245,14 +248,18 @@ GramSums accumulate_gram(const RowSource& source, Index chunk_rows, const MpiWor
   const auto add_chunk = [&](RowChunk& c) {
     if (d < 0) d = c.X.cols();
     if (s.feature_names.empty()) s.feature_names = c.feature_names;  // CSV: the header's names
-    order_by_task(c.task, order);
-    for (Index a = 0; a < c.rows();) {
+    if (c.rows() == 0) return;
+    order_by_task(c.task, order, runs);
+    grow(c.task[order.back()] + 1);
+    // One task per run, so threads never add to the same sums; each task's
+    // rows are added in file order whatever the thread count.
+    const int num_runs = static_cast<int>(runs.size()) - 1;
+#pragma omp parallel for schedule(dynamic)
+    for (int r = 0; r < num_runs; ++r) {
+      const Index a = runs[r], b = runs[r + 1];
       const int k = c.task[order[a]];
-      Index b = a;
-      while (b < c.rows() && c.task[order[b]] == k) ++b;
-      grow(k + 1);
-      gathered.resize(b - a, d);
-      gathered_y.resize(b - a);
+      NpyRows gathered(b - a, d);
+      VectorXd gathered_y(b - a);
       for (Index i = a; i < b; ++i) {
         gathered.row(i - a) = c.X.row(order[i]);
         gathered_y(i - a) = c.y(order[i]);
@@ -261,7 +268,6 @@ GramSums accumulate_gram(const RowSource& source, Index chunk_rows, const MpiWor
       s.xty[k].noalias() += gathered.transpose() * gathered_y;
       s.n[k] += b - a;
       s.yty(k) += gathered_y.squaredNorm();
-      a = b;
     }
   };
   // Each rank reads its own rows; the row count comes from the file itself.
@@ -471,33 +477,38 @@ StreamingScorer::StreamingScorer(const LinearModel& model, const BlockInverse& s
 void StreamingScorer::score(const RowChunk& c, ScoreMatrix& out) const {
   const Index n = c.rows(), d = c.X.cols();
   // Rows of one task together, so p_r = P_l x_r is one product per task.
-  thread_local std::vector<Index> order;
-  thread_local NpyRows gathered, U_task, U;
-  thread_local VectorXd scale;
-  order_by_task(c.task, order);
-  U.resize(n, d);
-  scale.resize(n);
-  for (Index a = 0; a < n;) {
+  std::vector<Index> order, runs;
+  order_by_task(c.task, order, runs);
+  NpyRows U(n, d);  // shared by the threads below: each writes only its own rows
+  VectorXd scale(n);
+  const int num_runs = static_cast<int>(runs.size()) - 1;
+#pragma omp parallel for schedule(dynamic)
+  for (int run = 0; run < num_runs; ++run) {
+    const Index a = runs[run], b = runs[run + 1];
     const int l = c.task[order[a]];
-    Index b = a;
-    while (b < n && c.task[order[b]] == l) ++b;
-    gathered.resize(b - a, d);
+    NpyRows gathered(b - a, d);
     for (Index i = a; i < b; ++i) gathered.row(i - a) = c.X.row(order[i]);
     const VectorXd f = gathered * model_.task_weights(l);
-    U_task.resize(b - a, d);
-    U_task.noalias() = gathered * Pt_[l];
+    NpyRows U_task = gathered * Pt_[l];
     for (Index i = a; i < b; ++i) {
       const Index r = order[i];
       // Squared loss: dl/df = f - y; the objective weighs the row by 1/n_l.
       scale(r) = (f(i - a) - c.y(r)) / double(task_n_[l]);
       U.row(r) = scale(r) * U_task.row(i - a);
     }
-    a = b;
   }
   out.resize(n, V_.cols());
-  out.noalias() = U * V_;  // shared part: p_r^T N^-1 q_t
-  for (Index r = 0; r < n; ++r)  // task part, only for targets of the row's own task
-    for (int t : own_targets_[c.task[r]]) out(r, t) += scale(r) * c.X.row(r).dot(A_inv_a_.col(t));
+  // Shared part p_r^T N^-1 q_t in blocks of rows, one block per thread at a
+  // time (Eigen itself is built single-threaded here, EIGEN_DONT_PARALLELIZE).
+  constexpr Index kBlock = 4096;
+  const Index blocks = (n + kBlock - 1) / kBlock;
+#pragma omp parallel for schedule(static)
+  for (Index blk = 0; blk < blocks; ++blk) {
+    const Index r0 = blk * kBlock, rows = std::min(kBlock, n - r0);
+    out.middleRows(r0, rows).noalias() = U.middleRows(r0, rows) * V_;
+    for (Index r = r0; r < r0 + rows; ++r)  // task part, only for targets of the row's own task
+      for (int t : own_targets_[c.task[r]]) out(r, t) += scale(r) * c.X.row(r).dot(A_inv_a_.col(t));
+  }
 }
 
 void stream_scores(const RowSource& source, Index chunk_rows, const GramSums& sums, const StreamingScorer& scorer,
