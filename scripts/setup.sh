@@ -8,6 +8,7 @@ packages=(
   clang libclang-rt-14-dev   # libFuzzer and sanitizer runtimes for scripts/fuzz.sh
   libtorch-dev               # neural models (CPU build of PyTorch 1.13)
   time python3 python3-numpy
+  python3-torch              # bench/dense_reference.py: the dense PyTorch alternative of the scale benchmark
   libopenmpi-dev openmpi-bin # `mpirun -np N mtif influence` (MTIF_WITH_MPI)
 )
 missing=()
