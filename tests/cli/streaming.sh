@@ -54,6 +54,13 @@ for targets in tasks rows; do
   done
 done
 
+# Threads: each task's sums and rows keep file order, so 1 and 2 threads write the same bytes.
+for threads in 1 2; do
+  OMP_NUM_THREADS=$threads "$MTIF" influence --train-npy "$WORK/train" --test-npy "$WORK/test" --memory 48K \
+    --out "$WORK/threads-$threads.npy" -q
+done
+cmp -s "$WORK/threads-1.npy" "$WORK/threads-2.npy" || fail "1 and 2 threads give different streamed scores"
+
 # Reductions = the same reductions of the full float64 matrix (1e-10 relative).
 "$MTIF" influence --train "$D/train.csv" --test "$D/test.csv" --out "$WORK/full.csv" -q
 for src in csv npy; do
