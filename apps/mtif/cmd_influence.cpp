@@ -81,15 +81,19 @@ void streaming_influence(const Options& o) {
   // pass from the header's width; pass 2 is sized again with the targets known.
   nlohmann::json timings;
   Stopwatch clock;
+  size_t line_bytes = 0;  // CSV: average length of the first 1,000 data lines (sizes the text buffer)
   const auto width = [&]() -> Index {
     if (!source.npy_dir.empty()) return read_npy_header(source.npy_dir + "/X.npy").cols() + source.intercept;
     std::ifstream in(source.csv_path);
-    std::string header;
+    std::string header, line;
     std::getline(in, header);
+    size_t lines = 0, bytes = 0;
+    for (; lines < 1000 && std::getline(in, line); ++lines) bytes += line.size() + 1;
+    line_bytes = lines ? (bytes + lines - 1) / lines : header.size() + 1;
     return static_cast<Index>(std::count(header.begin(), header.end(), ',')) + 1 + source.intercept;
   }();
   const auto chunk_rows_for = [&](size_t fixed, int T) -> Index {
-    const size_t per_row = bytes_per_chunk_row(width, T);
+    const size_t per_row = bytes_per_chunk_row(width, T, line_bytes);
     constexpr size_t kMinRows = 16;
     if (budget < fixed + kMinRows * per_row)
       throw std::invalid_argument(fmt::format(

@@ -56,7 +56,8 @@ struct RowChunk {
 };
 
 // Bytes of one chunk row while it is read and scored, so --memory can pick the chunk size.
-size_t bytes_per_chunk_row(Index features, int targets);
+// `csv_line_bytes`: the average length of a CSV line (0 for .npy input).
+size_t bytes_per_chunk_row(Index features, int targets, size_t csv_line_bytes = 0);
 
 // Per-task sums over the training rows: all the squared-loss fit needs.
 struct GramSums {

@@ -52,11 +52,12 @@ size_t parse_memory_size(const std::string& text) {
   return static_cast<size_t>(bytes);
 }
 
-size_t bytes_per_chunk_row(Index d, int T) {
-  // X (+1 intercept), parsed values, gathered task rows and U (d each), y,
-  // scale, order, task id; scores (8 T) and their float32 copy (4 T); CSV
-  // text of the row (~24 bytes per number).
-  return static_cast<size_t>(8 * (d + 1) * 4 + 24 * (d + 1) + 12 * T + 64);
+size_t bytes_per_chunk_row(Index d, int T, size_t csv_line_bytes) {
+  // X (+1 intercept), the raw values read (.npy bytes or parsed CSV values),
+  // gathered task rows and U (d doubles each); y, scale, order, task id, line
+  // number; scores (8 T) and their float32 copy (4 T). CSV: the block's text,
+  // counted twice (a growing string may hold up to twice its length).
+  return static_cast<size_t>(8 * (d + 1) * 4 + 12 * T + 64 + 2 * csv_line_bytes);
 }
 
 // ------------------------------------------------------------ reading chunks
