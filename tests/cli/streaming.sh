@@ -108,6 +108,20 @@ for args in "--loss logistic" "--mode exact" "--reduce topk:0" "--reduce median"
     2>/dev/null >/dev/null; then fail "--memory with $args accepted"; fi
 done
 
+# The budget holds: peak RSS of a streamed run over 8.6 MB of CSV with --memory 8M stays below
+# 8 MiB + what the program takes before reading anything (binary, libraries: a refused run).
+if [ -x /usr/bin/time ]; then
+  "$MTIF" generate --tasks 4 --features 20 --rows 5000 --test-rows 50 --seed 3 --out-dir "$WORK/big" -q
+  /usr/bin/time -f "%M" -o "$WORK/rss-base.txt" "$MTIF" influence --train "$WORK/big/train.csv" \
+    --test "$WORK/big/test.csv" --memory 0 --out "$WORK/big/x.npy" 2>/dev/null && fail "--memory 0 accepted"
+  /usr/bin/time -f "%M" -o "$WORK/rss-8M.txt" "$MTIF" influence --train "$WORK/big/train.csv" \
+    --test "$WORK/big/test.csv" --memory 8M --out "$WORK/big/s.npy" --json "$WORK/big/s.json" -q
+  base=$(tail -n 1 "$WORK/rss-base.txt"); used=$(tail -n 1 "$WORK/rss-8M.txt")
+  [ $((used - base)) -lt 8192 ] || fail "--memory 8M: peak RSS $used kB is $((used - base)) kB above the program's $base kB"
+  "$PY" -c "import json,sys; d=json.load(open(sys.argv[1])); assert d['train_rows'] > 2 * d['chunk_rows_pass2']" \
+    "$WORK/big/s.json" || fail "--memory 8M read the 20,000 rows in one chunk"
+fi
+
 # MPI: 2 ranks, each reading its own rows, give the one-process streamed scores.
 if [ -n "$MPIRUN" ]; then
   export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
