@@ -1,6 +1,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -105,7 +106,11 @@ void streaming_influence(const Options& o) {
   // Before pass 1 the task count is unknown: it holds the K sums (d^2 each) as
   // they grow; reserve room for them from a first guess of 1,000 tasks.
   const size_t d = static_cast<size_t>(width);
-  Index chunk1 = chunk_rows_for(std::min<size_t>(budget / 2, 1000 * d * d * 8), 0);
+  // Chunks larger than this gain nothing (each task's rows of a chunk are already a block of
+  // GEMM size) and cost first-touch page faults on this kind of VM (3-6 ms per MB), so the
+  // budget caps the chunk from above and this from below. MTIF_CHUNK_ROWS overrides it (benchmarks).
+  const Index max_chunk = std::getenv("MTIF_CHUNK_ROWS") ? std::atol(std::getenv("MTIF_CHUNK_ROWS")) : 65536;
+  Index chunk1 = std::min(max_chunk, chunk_rows_for(std::min<size_t>(budget / 2, 1000 * d * d * 8), 0));
   GramSums sums;
   run_on_every_rank(world, [&] { sums = accumulate_gram(source, chunk1, world); });
   timings["pass1_s"] = clock.lap();
@@ -136,7 +141,7 @@ void streaming_influence(const Options& o) {
   // test set, and the reduction's state.
   const size_t fixed = 8 * (6 * size_t(K) * d * d + 4 * d * size_t(T) + size_t(test.X.size()) * 2) +
                        (top_k ? size_t(T) * 2 * top_k * 24 : 0) + (o.reduce == "source-sums" ? 8 * size_t(K) * T : 0);
-  const Index chunk2 = std::min<Index>(chunk_rows_for(fixed, T), std::max<Index>(1, sums.rows));
+  const Index chunk2 = std::min({chunk_rows_for(fixed, T), std::max<Index>(1, sums.rows), max_chunk});
   nlohmann::json settings = settings_json(o.data, o.model);
   settings["targets"] = o.targets;
   settings["mode"] = o.mode;
