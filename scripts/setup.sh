@@ -9,6 +9,7 @@ packages=(
   libtorch-dev               # neural models (CPU build of PyTorch 1.13)
   time python3 python3-numpy
   pybind11-dev python3-dev python3-pytest  # the Python module `mtif` (python/) and its tests
+  python3-torch              # bench/dense_reference.py: the dense PyTorch alternative of the scale benchmark
   libopenmpi-dev openmpi-bin # `mpirun -np N mtif influence` (MTIF_WITH_MPI)
 )
 # install_missing PACKAGE...: apt-get install of those not installed yet.

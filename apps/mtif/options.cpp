@@ -210,16 +210,26 @@ FittedRun read_and_fit(const DataOptions& data, const ModelOptions& model, bool 
   Stopwatch clock;
   const LinearConfig config = linear_config(data, model);
   run_on_every_rank(world, [&] {
-    run.data = read_data(data);
+    // Under MPI with .npy input each rank reads only its own rows of X.npy and
+    // y.npy (and every task id, for the n_k); CSV is read whole and sliced.
+    const bool own_rows_only = world && !data.train_npy.empty() && !data.test_npy.empty();
+    if (own_rows_only) {
+      run.train_rows = npy_dataset_rows(data.train_npy);
+      const auto [begin, end] = world->row_range(run.train_rows);
+      run.first_train_row = begin;
+      run.data = read_npy_train_test(data.train_npy, data.test_npy, begin, end);
+    } else {
+      run.data = read_data(data);
+    }
     if (data.intercept) {
       add_intercept(run.data.train);
       add_intercept(run.data.test);
     }
     check_targets(run.data.train, model.loss, data.train.empty() ? data.train_npy : data.train);
-    run.train_rows = run.data.train.num_rows();
+    if (!own_rows_only) run.train_rows = run.data.train.num_rows();
     info(quiet, fmt::format("read {} training rows and {} test rows: {} tasks, {} features", run.train_rows,
                             run.data.test.num_rows(), run.data.train.num_tasks(), run.data.train.num_features()));
-    if (world) {  // keep this rank's rows only
+    if (world && !own_rows_only) {  // keep this rank's rows only
       const auto [begin, end] = world->row_range(run.train_rows);
       run.first_train_row = begin;
       run.data.train = slice_file_rows(run.data.train, begin, end);

@@ -24,7 +24,13 @@ struct CsvOptions {
   std::string target_column = "y";
   std::string split_column = "split";
   std::vector<std::string> features;  // empty: every other column
+  // Added to the line numbers of data rows in error messages: a chunk of a
+  // file parsed on its own (header + some lines) reports the file's lines.
+  long line_offset = 0;
 };
+
+// Task labels in the order mtif numbers them: numbers by value, then text.
+bool task_label_less(const std::string& a, const std::string& b);
 
 // Parses CSV text already in memory (`name` is used in error messages).
 // `known_tasks`, when given, fixes the task ids (test files must only use

@@ -41,9 +41,17 @@ NpyRows read_npy_rows(const NpyHeader& header, Index row_begin, Index row_end);
 //   tasks.txt  optional: line i+1 is the label of task id i (default: the id)
 // `tasks_of`, when given, fixes the task labels (a test folder uses the
 // training folder's tasks, and its ids must be below their count).
-Dataset read_npy_dataset(const std::string& dir, const Dataset* tasks_of = nullptr);
+// `row_begin`/`row_end` (end < 0: to the end) read only those rows of X.npy and
+// y.npy -- one MPI rank's share -- renumbered from 0 like slice_file_rows, with
+// task_size holding the whole set's n_k (task.npy is read whole for them).
+Dataset read_npy_dataset(const std::string& dir, const Dataset* tasks_of = nullptr, Index row_begin = 0,
+                         Index row_end = -1);
+
+// Rows of the data set in `dir` (from the header of X.npy).
+Index npy_dataset_rows(const std::string& dir);
 
 // Training and test folders; every training task must have rows.
-TrainTest read_npy_train_test(const std::string& train_dir, const std::string& test_dir);
+TrainTest read_npy_train_test(const std::string& train_dir, const std::string& test_dir, Index row_begin = 0,
+                              Index row_end = -1);
 
 }  // namespace mtif

@@ -111,6 +111,7 @@ class CsvParser {
 
   ParsedCsv parse() {
     read_header();
+    line_no_ += options_.line_offset;
     std::vector<std::string_view> fields;
     while (next_line()) {
       if (trim(line_).empty()) continue;
@@ -414,6 +415,8 @@ void check_same_features(const std::vector<std::string>& train, const std::vecto
 }
 
 }  // namespace
+
+bool task_label_less(const std::string& a, const std::string& b) { return label_less(a, b); }
 
 ParsedCsv parse_csv(std::string_view text, const std::string& name, const CsvOptions& options) {
   return CsvParser(text, name, options).parse();

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cctype>
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -241,13 +242,13 @@ MatrixXd read_npy(const std::string& path) {
 
 namespace {
 
-// A 1-D array (or one column) of n values.
-VectorXd read_column(const std::string& path, Index n, const std::string& rows_from) {
+// A 1-D array (or one column) of n values; rows [begin, end) of it.
+VectorXd read_column(const std::string& path, Index n, const std::string& rows_from, Index begin, Index end) {
   NpyHeader h = read_npy_header(path);
   if (h.cols() != 1 || h.rows() != n)
     throw DataError(fmt::format("{}: shape {} does not match the {} rows of {} (expected ({},) or ({}, 1))", path,
                                 h.shape_text(), n, rows_from, n, n));
-  return read_npy_rows(h, 0, n).col(0);
+  return read_npy_rows(h, begin, end).col(0);
 }
 
 void check_finite(const std::string& path, const NpyRows& values) {
@@ -284,7 +285,7 @@ std::vector<int> task_ids(const std::string& path, const VectorXd& ids, int num_
 
 }  // namespace
 
-Dataset read_npy_dataset(const std::string& dir, const Dataset* tasks_of) {
+Dataset read_npy_dataset(const std::string& dir, const Dataset* tasks_of, Index row_begin, Index row_end) {
   const auto file = [&](const char* name) { return (std::filesystem::path(dir) / name).string(); };
   const std::string x_path = file("X.npy"), task_path = file("task.npy");
   NpyHeader xh = read_npy_header(x_path);
@@ -292,13 +293,18 @@ Dataset read_npy_dataset(const std::string& dir, const Dataset* tasks_of) {
     throw DataError(fmt::format("{}: features must be a 2-D float32 or float64 array (got shape {}, {} of {} bytes)",
                                 x_path, xh.shape_text(), xh.kind == 'f' ? "float" : "integers", xh.item_size));
   const Index n = xh.rows(), d = xh.cols();
-  NpyRows X = read_npy_rows(xh, 0, n);
+  // Only rows [begin, end) of X and y are read (one MPI rank's share); the
+  // task ids of every row are read, for the task count and the whole set's n_k.
+  const Index begin = std::clamp<Index>(row_begin, 0, n), end = row_end < 0 ? n : std::clamp<Index>(row_end, begin, n);
+  const bool slice = begin != 0 || end != n;
+  NpyRows X = read_npy_rows(xh, begin, end);
   check_finite(x_path, X);
-  VectorXd y = read_column(file("y.npy"), n, x_path);
+  VectorXd y = read_column(file("y.npy"), n, x_path, begin, end);
   check_finite(file("y.npy"), y);
   if (read_npy_header(task_path).kind == 'f')
     throw DataError(task_path + ": task ids must be an integer array (e.g. np.int32)");
-  VectorXd ids = read_column(task_path, n, x_path);
+  VectorXd all_ids = read_column(task_path, n, x_path, 0, n);
+  VectorXd ids = all_ids.segment(begin, end - begin);
 
   RawRows raw;
   for (Index j = 0; j < d; ++j) raw.feature_names.push_back(fmt::format("x{}", j + 1));
@@ -310,22 +316,34 @@ Dataset read_npy_dataset(const std::string& dir, const Dataset* tasks_of) {
   } else if (std::filesystem::exists(file("tasks.txt"))) {
     raw.task_names = read_task_labels(file("tasks.txt"));
   } else {
-    const int K = n == 0 ? 0 : static_cast<int>(std::max(0.0, ids.maxCoeff())) + 1;
+    const int K = n == 0 ? 0 : static_cast<int>(std::max(0.0, all_ids.maxCoeff())) + 1;
     for (int k = 0; k < K; ++k) raw.task_names.push_back(std::to_string(k));
   }
-  raw.task = task_ids(task_path, ids, static_cast<int>(raw.task_names.size()));
+  const int K = static_cast<int>(raw.task_names.size());
+  std::vector<int> all_tasks = task_ids(task_path, all_ids, K);  // checks every row's id
+  raw.task.assign(all_tasks.begin() + begin, all_tasks.begin() + end);
   raw.values.assign(X.data(), X.data() + X.size());
   raw.y.assign(y.data(), y.data() + y.size());
-  return make_dataset(raw, dir);
+  Dataset out = make_dataset(raw, dir);  // file rows renumbered from 0, as slice_file_rows does
+  if (slice) {
+    out.task_size.assign(K, 0);
+    for (int k : all_tasks) ++out.task_size[k];
+  }
+  return out;
 }
 
-TrainTest read_npy_train_test(const std::string& train_dir, const std::string& test_dir) {
+Index npy_dataset_rows(const std::string& dir) {
+  return read_npy_header((std::filesystem::path(dir) / "X.npy").string()).rows();
+}
+
+TrainTest read_npy_train_test(const std::string& train_dir, const std::string& test_dir, Index row_begin,
+                              Index row_end) {
   TrainTest out;
-  out.train = read_npy_dataset(train_dir);
+  out.train = read_npy_dataset(train_dir, nullptr, row_begin, row_end);
   const std::string task_path = (std::filesystem::path(train_dir) / "task.npy").string();
-  if (out.train.num_rows() == 0) throw DataError(train_dir + ": no training rows");
+  if (npy_dataset_rows(train_dir) == 0) throw DataError(train_dir + ": no training rows");
   for (int k = 0; k < out.train.num_tasks(); ++k)
-    if (out.train.task_rows(k) == 0)
+    if (out.train.task_n(k) == 0)
       throw DataError(fmt::format("{}: task '{}' (id {}) has no training rows", task_path, out.train.task_names[k], k));
   out.test = read_npy_dataset(test_dir, &out.train);
   return out;
