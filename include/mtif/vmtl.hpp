@@ -27,6 +27,10 @@
 //     averaged probabilities at prediction.
 //   * the encoder weights get no weight-space prior: the paper puts its prior
 //     on z, which the representation KL covers.
+//   * the variance of q(z|x) is the weight noise plus a learnable noise level
+//     per dimension of z, shared with the prior components (not detached);
+//     the representation KL is averaged over z's dimensions, weight 1e-3
+//     (1e-2 diverged on Rotated MNIST; README "Known gaps").
 //
 // LibTorch stays behind this header (pimpl), as for MlpModel.
 #pragma once
