@@ -4,6 +4,7 @@
 
 #include "commands.hpp"
 #include "mtif/output.hpp"
+#include "mtl_models.hpp"
 #include "network.hpp"
 #include "options.hpp"
 
@@ -26,6 +27,10 @@ void register_fit(CLI::App& app) {
   cmd->callback([o] {
     begin_command(o->out);
     if (o->model.model == "mlp") return network_fit(o->data, o->model, o->out, o->save);
+    if (is_mtl_model(o->model.model)) {
+      if (!o->save.empty()) throw std::invalid_argument("--save is not supported for --model " + o->model.model);
+      return mtl_fit(o->data, o->model, o->out);
+    }
     FittedRun run = read_and_fit(o->data, o->model, o->out.quiet);
     VectorXd loss = task_mean_loss(run.model, run.data.test);
     if (!o->out.quiet) {

@@ -7,6 +7,7 @@
 #include "mtif/score_files.hpp"
 #include "mtif/task_affinity.hpp"
 #include "mtif/validation.hpp"
+#include "mtl_models.hpp"
 #include "network.hpp"
 #include "options.hpp"
 
@@ -102,10 +103,15 @@ void register_relatedness(CLI::App& app) {
                   "mtif = sum of first-order row scores; newton = one Newton step without the task (exact for "
                   "squared loss); retrain = brute-force leave-one-task-out; tag = lookahead affinity (Fifty et al. "
                   "2021) and gradcos = cosine of per-task shared gradients, both averaged over a gradient-descent "
-                  "trajectory (linear model)")
-      ->check(CLI::IsMember({"mtif", "newton", "retrain", "tag", "gradcos"}))
+                  "trajectory (linear model); vmtl = the learned classifier-prior weights alpha of VMTL; feedback = "
+                  "loss rise when output feedback is cut (both train that model, whatever --model says)")
+      ->check(CLI::IsMember({"mtif", "newton", "retrain", "tag", "gradcos", "vmtl", "feedback"}))
       ->capture_default_str();
-  cmd->add_option("--out", o->matrix_path, "source_task,target_task,loss_change_if_removed")->required();
+  cmd->add_option("--out", o->matrix_path,
+                  "source_task,target_task,loss_change_if_removed; the value is the test-loss change for mtif, "
+                  "newton, retrain and feedback, an affinity for tag/gradcos, and alpha (a prior weight, not a "
+                  "loss) for vmtl")
+      ->required();
   cmd->add_option("--trajectory-steps", o->trajectory.steps, "tag/gradcos: full-batch gradient-descent steps")
       ->check(CLI::PositiveNumber)->capture_default_str();
   cmd->add_option("--trajectory-lr", o->trajectory.learning_rate,
@@ -114,11 +120,19 @@ void register_relatedness(CLI::App& app) {
   cmd->add_flag("--validate", o->validate, "also retrain without each task and report the agreement in --json");
   cmd->footer(
       "R[l][k] > 0: task l helps task k (removing it raises k's test loss); < 0: task l hurts task k.\n"
+      "--method vmtl: R[j][t] = alpha_tj, the weight of task j's classifier posterior in task t's prior (for each "
+      "target t the values over the sources j != t sum to 1; the beta matrix of the representation prior is in "
+      "--json).\n"
+      "--method feedback: R[j][t] = rise of task t's mean test loss when the feedback from task j's output into "
+      "task t's head is cut at test time (> 0: j's feedback helps t); the gate distributions are in --json.\n"
       "Example:\n  mtif relatedness --train train.csv --test test.csv --method newton --validate --json r.json --out R.csv");
   cmd->callback([o] {
+    begin_command(o->out);
+    if (is_mtl_model(o->method)) return mtl_relatedness(o->data, o->model, o->out, o->method, o->matrix_path);
+    if (is_mtl_model(o->model.model))
+      throw std::invalid_argument("--model " + o->model.model + " gives its own matrix: use --method " + o->model.model);
     if (o->model.model == "mlp" && (o->method == "tag" || o->method == "gradcos"))
       throw std::invalid_argument("--method tag/gradcos is implemented for --model linear only");
-    begin_command(o->out);
     if (o->model.model == "mlp")
       return network_relatedness(o->data, o->model, o->out, o->method, o->matrix_path, o->validate);
     FittedRun run = read_and_fit(o->data, o->model, o->out.quiet);

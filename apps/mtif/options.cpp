@@ -39,8 +39,11 @@ void add_data_options(CLI::App* cmd, DataOptions& o) {
 }
 
 void add_model_options(CLI::App* cmd, ModelOptions& o) {
-  cmd->add_option("--model", o.model, "model family: linear (exact, block Hessian) or mlp (shared-bottom network)")
-      ->check(CLI::IsMember({"linear", "mlp"}))
+  cmd->add_option("--model", o.model,
+                  "model family: linear (exact, block Hessian), mlp (shared-bottom network), vmtl (variational MTL "
+                  "with Gumbel-softmax priors) or feedback (output-level feedback MTL); vmtl and feedback are "
+                  "classifiers over class ids 0..C-1 and ignore --loss")
+      ->check(CLI::IsMember({"linear", "mlp", "vmtl", "feedback"}))
       ->capture_default_str();
   cmd->add_option("--loss", o.loss, "squared (regression), logistic (0/1 targets) or softmax (classes 0..C-1, mlp)")
       ->check(CLI::IsMember({"squared", "logistic", "softmax"}))
@@ -54,6 +57,36 @@ void add_model_options(CLI::App* cmd, ModelOptions& o) {
   cmd->add_option("--model-file", o.model_file, "use a model saved by 'mtif fit --save' instead of fitting")
       ->check(CLI::ExistingFile);
   add_network_options(cmd, o.net);
+  add_mtl_options(cmd, o.mtl);
+}
+
+void add_mtl_options(CLI::App* cmd, MtlOptions& m) {
+  const std::string g = "VMTL and feedback MTL (--model vmtl|feedback; also --hidden, --epochs, --lr, --batch-size, --seed)";
+  cmd->add_option("--mc-samples", m.mc_samples, "vmtl: Monte Carlo samples of (z, w) per training step")
+      ->check(CLI::PositiveNumber)->capture_default_str()->group(g);
+  cmd->add_option("--test-samples", m.test_samples, "vmtl: samples averaged at prediction")
+      ->check(CLI::PositiveNumber)->capture_default_str()->group(g);
+  cmd->add_option("--kl-weight", m.kl_weight, "vmtl: classifier KL weight after warm-up (times 1/n_t)")
+      ->check(CLI::NonNegativeNumber)->capture_default_str()->group(g);
+  cmd->add_option("--kl-z-weight", m.kl_z_weight, "vmtl: representation KL weight")
+      ->check(CLI::NonNegativeNumber)->capture_default_str()->group(g);
+  cmd->add_option("--warmup", m.warmup, "vmtl: share of training over which the classifier KL weight rises to its value")
+      ->check(CLI::Range(0.0, 1.0))->capture_default_str()->group(g);
+  cmd->add_option("--init-sigma", m.init_sigma, "vmtl: initial posterior standard deviation of the weights")
+      ->check(CLI::PositiveNumber)->capture_default_str()->group(g);
+  cmd->add_option("--tau-start", m.tau_start, "Gumbel-softmax temperature at the start (annealed linearly)")
+      ->check(CLI::PositiveNumber)->capture_default_str()->group(g);
+  cmd->add_option("--tau-end", m.tau_end, "Gumbel-softmax temperature at the end")
+      ->check(CLI::PositiveNumber)->capture_default_str()->group(g);
+  cmd->add_option("--iterations", m.iterations, "feedback: iterations of the output loop (the first has no feedback)")
+      ->check(CLI::PositiveNumber)->capture_default_str()->group(g);
+  cmd->add_option("--head-layers", m.head_layers, "feedback: hidden layers per task head (where the gate may inject)")
+      ->check(CLI::PositiveNumber)->capture_default_str()->group(g);
+  cmd->add_option("--head-width", m.head_width, "feedback: width of the head layers")
+      ->check(CLI::PositiveNumber)->capture_default_str()->group(g);
+  cmd->add_option("--convergence-weight", m.convergence_weight,
+                  "feedback: weight of the loss on the change of the outputs between the last two iterations")
+      ->check(CLI::NonNegativeNumber)->capture_default_str()->group(g);
 }
 
 void add_network_options(CLI::App* cmd, NetworkOptions& n) {
@@ -203,6 +236,8 @@ TrainTest read_checked_data(const DataOptions& data, const ModelOptions& model, 
 }
 
 FittedRun read_and_fit(const DataOptions& data, const ModelOptions& model, bool quiet, const MpiWorld* world) {
+  if (model.model == "vmtl" || model.model == "feedback")
+    throw std::invalid_argument("--model " + model.model + " works with 'mtif fit' and 'mtif relatedness' only");
   if (model.loss == "softmax") throw std::invalid_argument("--loss softmax needs --model mlp");
   if (!world && mpi_world() && mpi_world()->size() > 1)
     throw std::runtime_error("only 'mtif influence' splits its rows across MPI ranks: run this subcommand without mpirun");
@@ -272,6 +307,16 @@ Targets make_targets(const FittedRun& run, const std::string& kind) {
 }
 
 nlohmann::json network_settings_json(const ModelOptions& model) {
+  if (model.model == "vmtl" || model.model == "feedback") {
+    const NetworkOptions& n = model.net;
+    const MtlOptions& m = model.mtl;
+    return {{"hidden", n.hidden}, {"epochs", n.epochs}, {"lr", n.learning_rate}, {"batch_size", n.batch_size},
+            {"weight_decay", n.weight_decay}, {"seed", n.seed}, {"mc_samples", m.mc_samples},
+            {"test_samples", m.test_samples}, {"kl_weight", m.kl_weight}, {"kl_z_weight", m.kl_z_weight},
+            {"warmup", m.warmup}, {"init_sigma", m.init_sigma}, {"tau_start", m.tau_start}, {"tau_end", m.tau_end},
+            {"iterations", m.iterations}, {"head_layers", m.head_layers}, {"head_width", m.head_width},
+            {"convergence_weight", m.convergence_weight}};
+  }
   if (model.model != "mlp") return nullptr;
   const NetworkOptions& n = model.net;
   return {{"hidden", n.hidden},         {"activation", n.activation},     {"optimizer", n.optimizer},

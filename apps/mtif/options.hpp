@@ -46,6 +46,23 @@ struct NetworkOptions {
   long retrain_steps = 200;
 };
 
+// Flags of the two relatedness-learning models (--model vmtl|feedback); the
+// encoder widths, epochs, lr, batch size, weight decay and seed come from
+// NetworkOptions.
+struct MtlOptions {
+  int mc_samples = 3;           // VMTL: Monte Carlo samples per training step
+  int test_samples = 20;        // VMTL: samples averaged at prediction
+  double kl_weight = 1.0;       // VMTL: classifier KL weight after warm-up (times 1/n_t)
+  double kl_z_weight = 1e-3;    // VMTL: representation KL weight (1e-2 diverged on Rotated MNIST)
+  double warmup = 0.3;          // VMTL: share of training over which the classifier KL weight rises
+  double init_sigma = 0.05;     // VMTL: initial posterior standard deviation
+  double tau_start = 1.0, tau_end = 0.5;  // Gumbel-softmax temperature, both models
+  int iterations = 3;           // feedback: iterations of the output loop
+  int head_layers = 2;          // feedback: hidden layers per head (gate positions)
+  int head_width = 32;          // feedback: head width
+  double convergence_weight = 0.1;  // feedback: weight of the convergence loss
+};
+
 struct ModelOptions {
   std::string model = "linear";
   std::string loss = "squared";
@@ -53,6 +70,7 @@ struct ModelOptions {
   double lambda_shared = 1.0;
   std::string model_file;  // load a fitted model instead of fitting
   NetworkOptions net;
+  MtlOptions mtl;
 };
 
 struct OutputOptions {
@@ -65,6 +83,7 @@ struct OutputOptions {
 void add_data_options(CLI::App* cmd, DataOptions& o);
 void add_model_options(CLI::App* cmd, ModelOptions& o);
 void add_network_options(CLI::App* cmd, NetworkOptions& n);
+void add_mtl_options(CLI::App* cmd, MtlOptions& m);
 void add_output_options(CLI::App* cmd, OutputOptions& o);   // --json, --quiet, --verbose
 void add_verbosity_options(CLI::App* cmd, OutputOptions& o);  // --quiet, --verbose only
 

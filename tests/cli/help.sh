@@ -17,7 +17,7 @@ check_help() {
   done
 }
 
-model_defaults=("--model TEXT:{linear,mlp}=linear" "=squared" "--lambda-task FLOAT:POSITIVE=1" \
+model_defaults=("--model TEXT:{linear,mlp,vmtl,feedback}=linear" "=squared" "--lambda-task FLOAT:POSITIVE=1" \
                 "--lambda-shared FLOAT:POSITIVE=1" "--target TEXT=y" "--task-column TEXT=task")
 check_help demo "--out-dir TEXT=mtif-demo" "--seed UINT=7"
 check_help generate "--tasks INT:POSITIVE=6" "--features INT:POSITIVE=8" "--test-rows INT=200" "--seed UINT=7" \
@@ -26,7 +26,7 @@ check_help fit "${model_defaults[@]}"
 check_help influence "${model_defaults[@]}" "=first-order" "=tasks" \
   "train_row,train_task,target_task,loss_change_if_removed,task_part,shared_part"
 check_help loo "${model_defaults[@]}" "=tasks" "--rows"
-check_help relatedness "${model_defaults[@]}" "=mtif"
+check_help relatedness "${model_defaults[@]}" "--method TEXT:{mtif,newton,retrain,tag,gradcos,vmtl,feedback}=mtif"
 check_help select "${model_defaults[@]}" "--budget FLOAT:FLOAT in [0 - 1]=0.05" "--repeats" "--valid"
 check_help sources "${model_defaults[@]}" "--target-task" "--top INT=10"
 check_help lds "${model_defaults[@]}" "--subsets INT:INT in [3 - 100000]=50" "--solver TEXT:{exact,cg,lissa,ekfac}=cg"

@@ -1,0 +1,157 @@
+#include "mtl_models.hpp"
+
+#include <fmt/format.h>
+
+#include <iostream>
+
+#include "commands.hpp"
+#include "mtif/feedback_mtl.hpp"
+#include "mtif/output.hpp"
+#include "mtif/score_files.hpp"
+#include "mtif/vmtl.hpp"
+
+namespace mtif::cli {
+
+bool is_mtl_model(const std::string& name) { return name == "vmtl" || name == "feedback"; }
+
+namespace {
+VmtlConfig vmtl_config(const ModelOptions& o) {
+  VmtlConfig c;
+  c.hidden = o.net.hidden;
+  c.epochs = o.net.epochs;
+  c.batch_size = o.net.batch_size;
+  c.learning_rate = o.net.learning_rate;
+  c.seed = o.net.seed;
+  c.train_samples = o.mtl.mc_samples;
+  c.test_samples = o.mtl.test_samples;
+  c.kl_w_weight = o.mtl.kl_weight;
+  c.kl_z_weight = o.mtl.kl_z_weight;
+  c.warmup_fraction = o.mtl.warmup;
+  c.init_sigma = o.mtl.init_sigma;
+  c.tau_start = o.mtl.tau_start;
+  c.tau_end = o.mtl.tau_end;
+  return c;
+}
+
+FeedbackConfig feedback_config(const ModelOptions& o) {
+  FeedbackConfig c;
+  c.encoder = o.net.hidden;
+  c.head_width = o.mtl.head_width;
+  c.head_layers = o.mtl.head_layers;
+  c.iterations = o.mtl.iterations;
+  c.convergence_weight = o.mtl.convergence_weight;
+  c.weight_decay = o.net.weight_decay;
+  c.epochs = o.net.epochs;
+  c.batch_size = o.net.batch_size;
+  c.learning_rate = o.net.learning_rate;
+  c.tau_start = o.mtl.tau_start;
+  c.tau_end = o.mtl.tau_end;
+  c.seed = o.net.seed;
+  return c;
+}
+
+std::vector<double> as_vector(const VectorXd& v) { return {v.data(), v.data() + v.size()}; }
+
+// Trained model of either kind, with what fit and relatedness report.
+struct MtlRun {
+  TrainTest data;
+  nlohmann::json summary;          // accuracy, losses, exported matrices
+  Relatedness relatedness;         // K sources x K targets
+  std::string value_meaning;
+};
+
+MtlRun run_model(const std::string& kind, const DataOptions& data, const ModelOptions& model, bool quiet) {
+  if (mpi_world() && mpi_world()->size() > 1)
+    throw std::runtime_error("--model " + kind + " runs in one process: run it without mpirun");
+  if (!model.model_file.empty()) throw std::invalid_argument("--model-file is not supported for --model " + kind);
+  ModelOptions classes = model;
+  classes.loss = "softmax";  // both are classifiers: targets must be class ids
+  MtlRun run;
+  run.data = read_checked_data(data, classes, quiet);
+  const Dataset &train = run.data.train, &test = run.data.test;
+  Stopwatch clock;
+  VectorXd acc, loss;
+  run.relatedness.method = kind;
+  if (kind == "vmtl") {
+    VmtlModel m = train_vmtl(train, vmtl_config(model));
+    run.summary["timings"]["train_s"] = clock.lap();
+    acc = m.task_accuracy(test);
+    loss = m.task_mean_loss(test);
+    run.summary["alpha"] = matrix_to_json(m.alpha());
+    run.summary["beta"] = matrix_to_json(m.beta());
+    run.summary["loss_history"] = m.loss_history();
+    // Source j, target t: the weight of task j's posterior in task t's prior.
+    run.relatedness.matrix = m.alpha().transpose();
+    run.summary["beta_by_source"] = matrix_to_json(m.beta().transpose());
+    run.value_meaning = "alpha: weight of the source task's classifier posterior in the target task's prior "
+                        "(each target's weights over the other tasks sum to 1)";
+  } else {
+    FeedbackModel m = train_feedback(train, feedback_config(model));
+    run.summary["timings"]["train_s"] = clock.lap();
+    acc = m.task_accuracy(test);
+    loss = m.task_mean_loss(test);
+    run.summary["gates"] = matrix_to_json(m.gates());
+    run.summary["output_change"] = m.output_change(test);
+    run.summary["loss_history"] = m.loss_history();
+    run.relatedness.matrix = m.feedback_relatedness(test);
+    run.summary["timings"]["cut_s"] = clock.lap();
+    run.value_meaning = "rise of the target task's mean test loss when the feedback from the source task is cut";
+  }
+  run.relatedness.seconds = clock.lap();
+  run.summary["test_accuracy"] = as_vector(acc);
+  run.summary["test_loss"] = as_vector(loss);
+  run.summary["tasks"] = train.task_names;
+  if (!quiet) {
+    std::cout << "task, test accuracy, mean test loss\n";
+    for (int k = 0; k < test.num_tasks(); ++k)
+      std::cout << fmt::format("{}, {:.4f}, {:.6g}\n", test.task_names[k], acc(k), loss(k));
+  }
+  return run;
+}
+
+Targets all_tasks(int k) {
+  Targets t;
+  for (int i = 0; i < k; ++i) t.task.push_back(i);
+  return t;
+}
+}  // namespace
+
+void mtl_fit(const DataOptions& data, const ModelOptions& model, const OutputOptions& out) {
+  MtlRun run = run_model(model.model, data, model, out.quiet);
+  if (!out.json.empty()) {
+    nlohmann::json j = run.summary;
+    j["command"] = "fit";
+    j["settings"] = settings_json(data, model);
+    j["relatedness"] = {{"matrix", matrix_to_json(run.relatedness.matrix)}, {"value", run.value_meaning},
+                        {"layout", "row = source task, column = target task"}};
+    write_json_file(out.json, j);
+  }
+}
+
+void mtl_relatedness(const DataOptions& data, const ModelOptions& model, const OutputOptions& out,
+                     const std::string& method, const std::string& matrix_path) {
+  ModelOptions m = model;
+  m.model = method;
+  MtlRun run = run_model(method, data, m, out.quiet);
+  const auto& names = run.data.train.task_names;
+  write_relatedness(matrix_path, run.relatedness, all_tasks(run.data.train.num_tasks()), names);
+  if (!out.quiet) {
+    std::cout << fmt::format("task relatedness by {}: {}; row = source, column = target:\n", method,
+                             run.value_meaning);
+    print_relatedness(run.relatedness.matrix, names);
+  }
+  if (!out.json.empty()) {
+    nlohmann::json j = run.summary;
+    j["command"] = "relatedness";
+    j["settings"] = settings_json(data, m);
+    j["settings"]["method"] = method;
+    j["matrix"] = matrix_to_json(run.relatedness.matrix);
+    j["value"] = run.value_meaning;
+    j["output"] = matrix_path;
+    j["sources"] = names;
+    j["targets"] = names;
+    write_json_file(out.json, j);
+  }
+}
+
+}  // namespace mtif::cli

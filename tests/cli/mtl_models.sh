@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# mtl_models.sh MTIF WORK: --model vmtl|feedback for fit, and relatedness
+# --method vmtl|feedback, on tiny generated data. The matrix file has the
+# contract's header and K x K lines; VMTL's alpha sums to 1 over the sources
+# of each target; the JSON summaries carry accuracy and the exported
+# matrices; the same seed gives the same file; unsupported uses are refused.
+source "$(dirname "$0")/lib.sh"
+set -e
+D="$WORK/data"
+"$MTIF" generate --tasks 3 --features 5 --rows 40 --test-rows 30 --loss logistic --seed 2 --out-dir "$D" -q
+common=(--train "$D/train.csv" --test "$D/test.csv" --hidden 8 --epochs 5 --seed 1 -q)
+
+"$MTIF" fit "${common[@]}" --model vmtl --json "$WORK/fit_vmtl.json"
+"$MTIF" fit "${common[@]}" --model feedback --json "$WORK/fit_feedback.json"
+for m in vmtl feedback; do
+  "$MTIF" relatedness "${common[@]}" --method $m --out "$WORK/$m.csv" --json "$WORK/$m.json"
+  [ "$(first_line "$WORK/$m.csv")" = "source_task,target_task,loss_change_if_removed" ] || fail "$m: header"
+  [ "$(($(wc -l <"$WORK/$m.csv") - 1))" -eq 9 ] || fail "$m: expected 3 x 3 lines"
+done
+"$MTIF" relatedness "${common[@]}" --method vmtl --out "$WORK/vmtl_again.csv"
+cmp -s "$WORK/vmtl.csv" "$WORK/vmtl_again.csv" || fail "same seed, different vmtl matrix"
+
+# alpha: for each target the weights over the other sources sum to 1, self weight 0.
+awk -F, 'NR > 1 { s[$2] += $3; if ($1 == $2 && $3 != 0) bad = 1 }
+         END { for (t in s) if (s[t] < 0.999999 || s[t] > 1.000001) bad = 1; exit bad }' "$WORK/vmtl.csv" ||
+  fail "vmtl alpha columns do not sum to 1"
+awk -F, 'NR > 1 && $1 == $2 && $3 != 0 { exit 1 }' "$WORK/feedback.csv" || fail "feedback: self-feedback not 0"
+
+for f in fit_vmtl fit_feedback vmtl feedback; do
+  grep -q '"test_accuracy"' "$WORK/$f.json" || fail "$f.json: no test_accuracy"
+done
+grep -q '"alpha"' "$WORK/fit_vmtl.json" && grep -q '"beta"' "$WORK/fit_vmtl.json" || fail "fit_vmtl.json: no alpha/beta"
+grep -q '"gates"' "$WORK/fit_feedback.json" || fail "fit_feedback.json: no gates"
+
+# Refused: subcommands these models do not support, and --save.
+for cmd in "influence --out $WORK/bad.csv" "loo --rows 0-3 --out $WORK/bad.csv"; do
+  rc=0
+  "$MTIF" $cmd "${common[@]}" --model vmtl 2>"$WORK/err.txt" || rc=$?
+  [ $rc -ne 0 ] && grep -q "fit' and 'mtif relatedness' only" "$WORK/err.txt" && [ ! -e "$WORK/bad.csv" ] ||
+    fail "'$cmd --model vmtl' not refused"
+done
+rc=0
+"$MTIF" fit "${common[@]}" --model feedback --save "$WORK/m.json" 2>"$WORK/err.txt" || rc=$?
+[ $rc -ne 0 ] && [ ! -e "$WORK/m.json" ] || fail "--save with feedback not refused"
+echo OK

@@ -1,0 +1,95 @@
+// Output-level feedback MTL: reproducibility, gate distributions, the cut
+// matrix, the convergence loss and training.
+#include <gtest/gtest.h>
+
+#include "mtif/feedback_mtl.hpp"
+#include "mtl_test_data.hpp"
+
+namespace mtif {
+namespace {
+
+FeedbackConfig small_config(std::uint64_t seed = 1) {
+  FeedbackConfig c;
+  c.encoder = {16};
+  c.head_width = 8;
+  c.head_layers = 2;
+  c.iterations = 3;
+  c.epochs = 30;
+  c.batch_size = 32;
+  c.learning_rate = 1e-2;
+  c.seed = seed;
+  return c;
+}
+
+struct Trained {
+  TrainTest data = test::make_class_data(3, 60, 60, 8);
+  FeedbackModel model = train_feedback(data.train, small_config());
+};
+const Trained& trained() {
+  static Trained t;
+  return t;
+}
+
+TEST(Feedback, SameSeedSameModel) {
+  const Trained& t = trained();
+  FeedbackModel again = train_feedback(t.data.train, small_config());
+  EXPECT_EQ(again.gates(), t.model.gates());
+  EXPECT_EQ(again.task_mean_loss(t.data.test), t.model.task_mean_loss(t.data.test));
+  FeedbackModel other = train_feedback(t.data.train, small_config(2));
+  EXPECT_NE(other.task_mean_loss(t.data.test), t.model.task_mean_loss(t.data.test));
+}
+
+TEST(Feedback, GatesAreDistributionsOverTheHeadLayers) {
+  MatrixXd g = trained().model.gates();
+  ASSERT_EQ(g.rows(), 3);
+  ASSERT_EQ(g.cols(), 2);
+  for (int t = 0; t < 3; ++t) {
+    EXPECT_NEAR(g.row(t).sum(), 1.0, 1e-12);
+    EXPECT_GE(g.row(t).minCoeff(), 0.0);
+  }
+  EXPECT_GT((g.array() - 0.5).abs().maxCoeff(), 1e-4);  // the gate logits were trained
+}
+
+TEST(Feedback, CutMatrixHasZeroDiagonalAndFollowsTheMask) {
+  const Trained& t = trained();
+  MatrixXd r = t.model.feedback_relatedness(t.data.test);
+  ASSERT_EQ(r.rows(), 3);
+  ASSERT_EQ(r.cols(), 3);
+  EXPECT_EQ(r.diagonal(), VectorXd::Zero(3));
+  EXPECT_GT(r.cwiseAbs().maxCoeff(), 0.0);  // the heads use the feedback
+  // Entry (j, t) is the loss of t with j -> t cut, minus the full loss.
+  FeedbackModel::Cut cut = FeedbackModel::Cut::Constant(3, 3, false);
+  cut(2, 0) = true;
+  const double expect = t.model.task_mean_loss(t.data.test, &cut)(2) - t.model.task_mean_loss(t.data.test)(2);
+  EXPECT_DOUBLE_EQ(r(0, 2), expect);
+  // With 3 iterations the cut reaches the other tasks through task 2's
+  // changed output at the next iteration; with 2 (one feedback step) it
+  // cannot: cutting feedback into task 2 leaves tasks 0 and 1 alone.
+  EXPECT_NE(t.model.task_mean_loss(t.data.test, &cut).head(2), t.model.task_mean_loss(t.data.test).head(2));
+  FeedbackConfig one_step = small_config();
+  one_step.iterations = 2;
+  FeedbackModel m = train_feedback(t.data.train, one_step);
+  EXPECT_EQ(m.task_mean_loss(t.data.test, &cut).head(2), m.task_mean_loss(t.data.test).head(2));
+  EXPECT_NE(m.task_mean_loss(t.data.test, &cut)(2), m.task_mean_loss(t.data.test)(2));
+}
+
+TEST(Feedback, TrainingLowersTheLossAndPredictsAboveChance) {
+  const Trained& t = trained();
+  const auto& h = t.model.loss_history();
+  ASSERT_EQ(h.size(), 30u);
+  EXPECT_LT(h.back(), 0.5 * h.front());
+  EXPECT_GT(t.model.task_accuracy(t.data.test).minCoeff(), 0.6);
+}
+
+TEST(Feedback, ConvergenceLossSettlesTheLoop) {
+  const Trained& t = trained();
+  FeedbackConfig strong = small_config(), none = small_config();
+  strong.convergence_weight = 50.0;
+  none.convergence_weight = 0.0;
+  const double settled = train_feedback(t.data.train, strong).output_change(t.data.test);
+  const double free = train_feedback(t.data.train, none).output_change(t.data.test);
+  EXPECT_LT(settled, free);
+}
+
+}  // namespace
+}  // namespace mtif

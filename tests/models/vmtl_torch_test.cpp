@@ -1,0 +1,151 @@
+// VMTL: Gumbel-softmax weights, temperature schedule, KL terms, training,
+// reproducibility and the exported prior weights.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+
+#include "mtif/vmtl.hpp"
+#include "mtl_test_data.hpp"
+
+namespace mtif {
+namespace {
+
+VmtlConfig small_config(std::uint64_t seed = 3) {
+  VmtlConfig c;
+  c.hidden = {16, 8};
+  c.epochs = 25;
+  c.batch_size = 20;
+  c.learning_rate = 1e-2;
+  c.train_samples = 2;
+  c.test_samples = 8;
+  c.seed = seed;
+  return c;
+}
+
+TEST(Gumbel, SampleIsADistributionAndMaskedEntriesGetZero) {
+  const double inf = std::numeric_limits<double>::infinity();
+  for (double tau : {1.0, 0.5, 0.1}) {
+    for (std::uint64_t seed : {1u, 2u, 3u}) {
+      auto w = gumbel_softmax_sample({0.3, -inf, 1.2, -0.5}, tau, seed);
+      ASSERT_EQ(w.size(), 4u);
+      double sum = 0;
+      for (double v : w) {
+        EXPECT_GE(v, 0.0);
+        sum += v;
+      }
+      EXPECT_NEAR(sum, 1.0, 1e-12);
+      EXPECT_EQ(w[1], 0.0);
+    }
+  }
+  EXPECT_EQ(gumbel_softmax_sample({0.1, 0.2, 0.3}, 0.7, 9), gumbel_softmax_sample({0.1, 0.2, 0.3}, 0.7, 9));
+  EXPECT_NE(gumbel_softmax_sample({0.1, 0.2, 0.3}, 0.7, 9), gumbel_softmax_sample({0.1, 0.2, 0.3}, 0.7, 10));
+}
+
+TEST(Gumbel, LowTemperatureConcentratesTheWeight) {
+  // Mean of the largest weight over many samples grows as tau falls.
+  auto mean_max = [](double tau) {
+    double sum = 0;
+    for (std::uint64_t s = 0; s < 200; ++s) {
+      auto w = gumbel_softmax_sample({0.0, 0.0, 0.0, 0.0}, tau, s);
+      sum += *std::max_element(w.begin(), w.end());
+    }
+    return sum / 200;
+  };
+  EXPECT_GT(mean_max(0.1), mean_max(1.0) + 0.2);
+  EXPECT_GT(mean_max(0.1), 0.9);
+}
+
+TEST(Gumbel, TemperatureIsAnnealedLinearlyFromStartToEnd) {
+  EXPECT_DOUBLE_EQ(annealed_temperature(0, 101, 1.0, 0.5), 1.0);
+  EXPECT_DOUBLE_EQ(annealed_temperature(100, 101, 1.0, 0.5), 0.5);
+  EXPECT_DOUBLE_EQ(annealed_temperature(50, 101, 1.0, 0.5), 0.75);
+  EXPECT_DOUBLE_EQ(annealed_temperature(500, 101, 1.0, 0.5), 0.5);  // clamped past the end
+  double last = 2;
+  for (long s = 0; s < 101; ++s) {
+    double tau = annealed_temperature(s, 101, 1.0, 0.5);
+    EXPECT_LE(tau, last);
+    last = tau;
+  }
+}
+
+struct Trained {
+  TrainTest data = test::make_class_data(4, 60, 60, 5, /*odd_task=*/3);
+  VmtlModel model = train_vmtl(data.train, small_config());
+};
+const Trained& trained() {
+  static Trained t;
+  return t;
+}
+
+TEST(Vmtl, SameSeedSameModelOtherSeedOtherModel) {
+  const Trained& t = trained();
+  VmtlModel again = train_vmtl(t.data.train, small_config());
+  EXPECT_EQ(again.alpha(), t.model.alpha());
+  EXPECT_EQ(again.beta(), t.model.beta());
+  EXPECT_EQ(again.predict_proba(t.data.test), t.model.predict_proba(t.data.test));
+  VmtlModel other = train_vmtl(t.data.train, small_config(4));
+  EXPECT_GT((other.alpha() - t.model.alpha()).cwiseAbs().maxCoeff(), 1e-6);
+}
+
+TEST(Vmtl, ExportedWeightsAreDistributionsOverTheOtherTasks) {
+  const Trained& t = trained();
+  for (const MatrixXd& w : {t.model.alpha(), t.model.beta()}) {
+    ASSERT_EQ(w.rows(), 4);
+    ASSERT_EQ(w.cols(), 4);
+    for (int i = 0; i < 4; ++i) {
+      EXPECT_EQ(w(i, i), 0.0);
+      EXPECT_NEAR(w.row(i).sum(), 1.0, 1e-12);
+      EXPECT_GE(w.row(i).minCoeff(), 0.0);
+    }
+  }
+  // The logits were trained: the weights are no longer uniform.
+  EXPECT_GT((t.model.alpha().array() - 1.0 / 3.0).abs().maxCoeff(), 1e-3);
+}
+
+TEST(Vmtl, KlTermsAreNonNegativeAndTrainingLowersTheLoss) {
+  const Trained& t = trained();
+  VmtlConfig none = small_config();
+  none.epochs = 0;
+  VmtlModel untrained = train_vmtl(t.data.train, none);
+  VmtlTerms before = untrained.terms(t.data.train), after = t.model.terms(t.data.train);
+  for (const VmtlTerms* terms : {&before, &after}) {
+    EXPECT_GE(terms->kl_classifier.minCoeff(), 0.0);
+    EXPECT_GE(terms->kl_representation.minCoeff(), 0.0);
+  }
+  EXPECT_LT(after.cross_entropy.sum(), 0.5 * before.cross_entropy.sum());
+  const auto& h = t.model.loss_history();
+  ASSERT_EQ(h.size(), 25u);
+  EXPECT_LT(h.back(), h.front());
+}
+
+TEST(Vmtl, PredictsWellAboveChance) {
+  const Trained& t = trained();
+  VectorXd acc = t.model.task_accuracy(t.data.test);
+  ASSERT_EQ(acc.size(), 4);
+  // Chance is 1/3. Tasks 0-2 share their class means; task 3 permutes its
+  // labels, so the priors that pull its classifier towards the others cost
+  // it accuracy (about 0.5 here): it only has to beat chance.
+  EXPECT_GT(acc.head(3).minCoeff(), 0.7);
+  EXPECT_GT(acc(3), 0.4);
+  MatrixXd p = t.model.predict_proba(t.data.test);
+  EXPECT_LT((p.rowwise().sum().array() - 1.0).abs().maxCoeff(), 1e-12);
+  EXPECT_TRUE(t.model.task_mean_loss(t.data.test).allFinite());
+}
+
+TEST(Vmtl, OneTaskFallsBackToAStandardNormalPrior) {
+  TrainTest d = test::make_class_data(1, 60, 30, 2);
+  VmtlModel m = train_vmtl(d.train, small_config());
+  EXPECT_EQ(m.alpha(), MatrixXd::Zero(1, 1));
+  EXPECT_GT(m.task_accuracy(d.test)(0), 0.6);
+  EXPECT_GE(m.terms(d.train).kl_classifier(0), 0.0);
+}
+
+TEST(Vmtl, RefusesNonClassTargets) {
+  TrainTest d = test::make_class_data(2, 10, 5, 2);
+  d.train.y(3) = 0.5;
+  EXPECT_THROW(train_vmtl(d.train, small_config()), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace mtif
