@@ -34,7 +34,7 @@ struct NetworkOptions {
   int batch_size = 64;
   double weight_decay = 1e-2;
   std::uint64_t seed = 0;
-  long polish_steps = 200;  // full-batch L-BFGS after the optimiser, so the fit is a stationary point
+  long polish_steps = 500;  // full-batch L-BFGS after the optimiser (stops early once converged): a stationary point
   std::string solver = "cg";
   std::string curvature = "ggn";
   double damping = 1e-3;
@@ -43,7 +43,7 @@ struct NetworkOptions {
   double lissa_scale = 0;
   int lissa_depth = 1000;
   std::string retrain_optimizer = "lbfgs";
-  long retrain_steps = 200;
+  long retrain_steps = 300;
 };
 
 // Flags of the two relatedness-learning models (--model vmtl|feedback); the
