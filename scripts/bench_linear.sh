@@ -56,7 +56,7 @@ TIME=/usr/bin/time
 
 # 1. Build (configure once; the build itself is incremental).
 if [[ ! -f $BUILD/CMakeCache.txt ]]; then
-  cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DMTIF_BUILD_BENCH=ON >/dev/null
 fi
 targets=(mtif)
 grep -q '^benchmark_DIR:PATH=/' "$BUILD/CMakeCache.txt" && targets+=(mtif_bench_linear)
