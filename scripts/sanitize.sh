@@ -9,8 +9,12 @@ cd "$(dirname "$0")/.."
 build=build-asan
 jobs="$(nproc 2>/dev/null || echo 2)"
 
+# MPI off here: OpenMPI's own allocations (MCA plugins loaded with dlopen, shown as
+# "<unknown module>") are reported as leaks at exit and cannot be suppressed by name.
+# The row-split logic is still checked here without MPI (tests/distributed/row_split_test.cpp);
+# the mpirun paths run in the Release suite.
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMTIF_SANITIZE=ON -DMTIF_BUILD_BENCH=OFF -DMTIF_WITH_TORCH=OFF \
-  -DMTIF_BUILD_TESTS=ON >/dev/null
+  -DMTIF_WITH_MPI=OFF -DMTIF_BUILD_TESTS=ON >/dev/null
 cmake --build "$build" -j"$jobs"
 
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}"

@@ -92,7 +92,11 @@ double max_rel(const Eigen::Ref<const MatrixXd>& a, const Eigen::Ref<const Matri
   return (a - b).cwiseAbs().maxCoeff() / std::max(a.cwiseAbs().maxCoeff(), 1e-300);
 }
 
-void expect_split_matches_whole(const TrainTest& data, const LinearConfig& config, ScoreMode mode) {
+// `tol`: 1e-12 for the closed-form squared loss. The logistic fit is Newton
+// stopped at max |gradient| < 1e-11: a split sums in another order, which can
+// move where it stops by ~|H^-1 g| (seen: 3.6e-9 in the ASan build), so 1e-7.
+void expect_split_matches_whole(const TrainTest& data, const LinearConfig& config, ScoreMode mode,
+                                double tol = 1e-12) {
   LinearModel whole = fit_linear(data.train, config);
   BlockSchurSolver solver(linear_block_hessian(whole, data.train));
   InfluenceScores expected = linear_influence(whole, data.train, solver, task_targets(whole, data.test), mode, true);
@@ -104,11 +108,11 @@ void expect_split_matches_whole(const TrainTest& data, const LinearConfig& confi
       // Every rank holds the very same model and blocks (same sums, same order).
       EXPECT_EQ(ranks[r].model.gamma, ranks[0].model.gamma);
       EXPECT_EQ(ranks[r].hessian.C, ranks[0].hessian.C);
-      EXPECT_LT(max_rel(ranks[r].model.gamma, whole.gamma), 1e-12);
-      EXPECT_LT(max_rel(ranks[r].hessian.C, solver.hessian().C), 1e-13);
+      EXPECT_LT(max_rel(ranks[r].model.gamma, whole.gamma), tol);
+      EXPECT_LT(max_rel(ranks[r].hessian.C, solver.hessian().C), tol / 10);
       const Index begin = n * r / size, rows = n * (r + 1) / size - begin;
-      EXPECT_LT(max_rel(ranks[r].scores.total, expected.total.middleRows(begin, rows)), 1e-12);
-      EXPECT_LT(max_rel(ranks[r].scores.shared_part, expected.shared_part.middleRows(begin, rows)), 1e-12);
+      EXPECT_LT(max_rel(ranks[r].scores.total, expected.total.middleRows(begin, rows)), tol);
+      EXPECT_LT(max_rel(ranks[r].scores.shared_part, expected.shared_part.middleRows(begin, rows)), tol);
       for (Index i = 0; i < rows; ++i) EXPECT_EQ(ranks[r].scores.train_task[i], expected.train_task[begin + i]);
     }
     if (size == 1) {
@@ -145,7 +149,7 @@ TEST(RowSplit, LogisticNewtonIterations) {
   config.loss = LossKind::Logistic;
   config.lambda_task = 0.1;
   config.lambda_shared = 0.1;
-  expect_split_matches_whole(data, config, ScoreMode::FirstOrder);
+  expect_split_matches_whole(data, config, ScoreMode::FirstOrder, 1e-7);
 }
 
 }  // namespace
