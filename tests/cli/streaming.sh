@@ -117,7 +117,13 @@ if [ -x /usr/bin/time ]; then
   /usr/bin/time -f "%M" -o "$WORK/rss-8M.txt" "$MTIF" influence --train "$WORK/big/train.csv" \
     --test "$WORK/big/test.csv" --memory 8M --out "$WORK/big/s.npy" --json "$WORK/big/s.json" -q
   base=$(tail -n 1 "$WORK/rss-base.txt"); used=$(tail -n 1 "$WORK/rss-8M.txt")
-  [ $((used - base)) -lt 8192 ] || fail "--memory 8M: peak RSS $used kB is $((used - base)) kB above the program's $base kB"
+  # Under AddressSanitizer freed blocks sit in a quarantine and every allocation has shadow
+  # memory, so RSS says nothing about our buffers there; the bound is checked in the Release suite.
+  if [ "${MTIF_SANITIZED:-0}" = 1 ]; then
+    echo "RSS bound not checked under the sanitizer build (peak $used kB, base $base kB)"
+  else
+    [ $((used - base)) -lt 8192 ] || fail "--memory 8M: peak RSS $used kB is $((used - base)) kB above the program's $base kB"
+  fi
   "$PY" -c "import json,sys; d=json.load(open(sys.argv[1])); assert d['train_rows'] > 2 * d['chunk_rows_pass2']" \
     "$WORK/big/s.json" || fail "--memory 8M read the 20,000 rows in one chunk"
 fi
