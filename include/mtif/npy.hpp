@@ -33,6 +33,8 @@ NpyHeader read_npy_header(const std::string& path);
 // double. Only those rows are read from the file.
 using NpyRows = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 NpyRows read_npy_rows(const NpyHeader& header, Index row_begin, Index row_end);
+// The same rows converted into out (row-major, (row_end - row_begin) x cols doubles).
+void read_npy_values(const NpyHeader& header, Index row_begin, Index row_end, double* out);
 
 // A data set stored as .npy files in one folder (documented in README, "Data"):
 //   X.npy      n x d, float32 or float64, C order    features x1..xd

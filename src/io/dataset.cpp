@@ -33,11 +33,22 @@ Dataset make_dataset(const RawRows& raw, std::string source) {
   data.y.resize(n);
   data.file_row.resize(n);
   std::vector<Index> next(data.task_begin.begin(), data.task_begin.end() - 1);
+  std::vector<Index> stored(n);
   for (Index i = 0; i < n; ++i) {
-    Index row = next[raw.task[i]]++;
+    const Index row = next[raw.task[i]]++;
+    stored[i] = row;
     data.file_row[row] = i;
     data.y(row) = raw.y[i];
-    for (Index j = 0; j < d; ++j) data.X(row, j) = raw.values[i * d + j];
+  }
+  // X is column-major and the input row-major: copy blocks of rows column by column, so reads
+  // stay in cache and writes run along the columns (a row at a time strides n doubles per value).
+  constexpr Index kBlock = 256;
+  for (Index b = 0; b < n; b += kBlock) {
+    const Index e = std::min(n, b + kBlock);
+    for (Index j = 0; j < d; ++j) {
+      double* column = data.X.col(j).data();
+      for (Index i = b; i < e; ++i) column[stored[i]] = raw.values[i * d + j];
+    }
   }
   return data;
 }

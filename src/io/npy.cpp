@@ -219,17 +219,26 @@ NpyHeader read_npy_header(const std::string& path) {
   return h;
 }
 
-NpyRows read_npy_rows(const NpyHeader& h, Index row_begin, Index row_end) {
+void read_npy_values(const NpyHeader& h, Index row_begin, Index row_end, double* out) {
   if (row_begin < 0 || row_end > h.rows() || row_begin > row_end)
     throw DataError(fmt::format("{}: rows {}..{} are outside the array's {} rows", h.path, row_begin, row_end, h.rows()));
-  const Index count = (row_end - row_begin) * h.cols();
-  NpyRows out(row_end - row_begin, h.cols());
   std::ifstream in(h.path, std::ios::binary);
-  std::vector<char> bytes(static_cast<size_t>(count) * h.item_size);
   in.seekg(static_cast<std::streamoff>(h.data_offset + size_t(row_begin) * h.cols() * h.item_size));
-  in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  if (!in) throw DataError(h.path + ": cannot read the data (the file changed while it was read?)");
-  convert_elements(h, bytes.data(), count, out.data());
+  // Converted in pieces of at most 4 MiB: the raw bytes never exist in full beside the doubles.
+  const Index count = (row_end - row_begin) * h.cols();
+  const Index piece = std::max<Index>(1, (Index{4} << 20) / static_cast<Index>(h.item_size));
+  std::vector<char> bytes(static_cast<size_t>(std::min(count, piece)) * h.item_size);
+  for (Index done = 0; done < count; done += piece) {
+    const Index now = std::min(piece, count - done);
+    in.read(bytes.data(), static_cast<std::streamsize>(now * h.item_size));
+    if (!in) throw DataError(h.path + ": cannot read the data (the file changed while it was read?)");
+    convert_elements(h, bytes.data(), now, out + done);
+  }
+}
+
+NpyRows read_npy_rows(const NpyHeader& h, Index row_begin, Index row_end) {
+  NpyRows out(std::max<Index>(0, row_end - row_begin), h.cols());
+  read_npy_values(h, row_begin, row_end, out.data());
   return out;
 }
 
@@ -251,7 +260,7 @@ VectorXd read_column(const std::string& path, Index n, const std::string& rows_f
   return read_npy_rows(h, begin, end).col(0);
 }
 
-void check_finite(const std::string& path, const NpyRows& values) {
+void check_finite(const std::string& path, const Eigen::Ref<const NpyRows>& values) {
   for (Index i = 0; i < values.rows(); ++i)
     for (Index j = 0; j < values.cols(); ++j)
       if (!std::isfinite(values(i, j)))
@@ -297,8 +306,10 @@ Dataset read_npy_dataset(const std::string& dir, const Dataset* tasks_of, Index 
   // task ids of every row are read, for the task count and the whole set's n_k.
   const Index begin = std::clamp<Index>(row_begin, 0, n), end = row_end < 0 ? n : std::clamp<Index>(row_end, begin, n);
   const bool slice = begin != 0 || end != n;
-  NpyRows X = read_npy_rows(xh, begin, end);
-  check_finite(x_path, X);
+  RawRows raw;
+  raw.values.resize(static_cast<size_t>(end - begin) * static_cast<size_t>(d));
+  read_npy_values(xh, begin, end, raw.values.data());
+  check_finite(x_path, Eigen::Map<const NpyRows>(raw.values.data(), end - begin, d));
   VectorXd y = read_column(file("y.npy"), n, x_path, begin, end);
   check_finite(file("y.npy"), y);
   if (read_npy_header(task_path).kind == 'f')
@@ -306,7 +317,6 @@ Dataset read_npy_dataset(const std::string& dir, const Dataset* tasks_of, Index 
   VectorXd all_ids = read_column(task_path, n, x_path, 0, n);
   VectorXd ids = all_ids.segment(begin, end - begin);
 
-  RawRows raw;
   for (Index j = 0; j < d; ++j) raw.feature_names.push_back(fmt::format("x{}", j + 1));
   if (tasks_of) {
     if (tasks_of->feature_names != raw.feature_names)
@@ -322,7 +332,6 @@ Dataset read_npy_dataset(const std::string& dir, const Dataset* tasks_of, Index 
   const int K = static_cast<int>(raw.task_names.size());
   std::vector<int> all_tasks = task_ids(task_path, all_ids, K);  // checks every row's id
   raw.task.assign(all_tasks.begin() + begin, all_tasks.begin() + end);
-  raw.values.assign(X.data(), X.data() + X.size());
   raw.y.assign(y.data(), y.data() + y.size());
   Dataset out = make_dataset(raw, dir);  // file rows renumbered from 0, as slice_file_rows does
   if (slice) {
