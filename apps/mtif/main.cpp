@@ -2,10 +2,14 @@
 // lives in cmd_<name>.cpp; this file only wires them together and turns
 // errors into one line on stderr and a non-zero exit.
 #include <malloc.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <memory>
+#include <string>
 
 #include "commands.hpp"
 #include "config.hpp"
@@ -19,9 +23,42 @@ void print_error(const char* what) {
   const mtif::MpiWorld* world = mtif::mpi_world();
   if (!world || world->rank() == 0) std::cerr << "mtif: error: " << what << '\n';
 }
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kSanitized = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool kSanitized = true;
+#else
+constexpr bool kSanitized = false;
+#endif
+#else
+constexpr bool kSanitized = false;
+#endif
+
+// Transparent huge pages for malloc. Where the kernel gives them only on request
+// ("[madvise]"), glibc asks for them when the GLIBC_TUNABLES entry below is set, which
+// only works from the process's start: so mtif sets it and executes itself again
+// (a few milliseconds). Measured on 100 tasks x 10^5 rows from .npy (2-core VM): 18,000
+// page faults -> 1,900, reading 0.45 s -> 0.05 s, whole run 1.4 s -> 0.7-0.8 s; the
+// kernel's page faults in a VM cost more than the work on the pages. MTIF_NO_HUGE_PAGES=1
+// turns it off.
+void reexec_with_huge_pages(char** argv) {
+  if (kSanitized || std::getenv("MTIF_NO_HUGE_PAGES")) return;
+  const char* tunables = std::getenv("GLIBC_TUNABLES");
+  const std::string current = tunables ? tunables : "";
+  if (current.find("glibc.malloc.hugetlb") != std::string::npos) return;  // set already (by us or the user)
+  std::ifstream mode_file("/sys/kernel/mm/transparent_hugepage/enabled");
+  std::string mode;
+  std::getline(mode_file, mode);
+  if (mode.find("[madvise]") == std::string::npos) return;  // "always": nothing to ask; "never": no use
+  const std::string wanted = current.empty() ? "glibc.malloc.hugetlb=1" : current + ":glibc.malloc.hugetlb=1";
+  ::setenv("GLIBC_TUNABLES", wanted.c_str(), 1);
+  ::execv("/proc/self/exe", argv);  // returns only on failure: then run as we are
+}
 }  // namespace
 
 int main(int argc, char** argv) {
+  reexec_with_huge_pages(argv);
   // MPI only when a launcher started us: a plain run never initialises it.
   std::unique_ptr<mtif::MpiWorld> world;
   if (mtif::MpiWorld::launched()) {

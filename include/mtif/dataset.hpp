@@ -53,6 +53,11 @@ struct RawRows {
 
 // Groups rows by task (stable: rows keep their file order inside a task).
 Dataset make_dataset(const RawRows& raw, std::string source);
+// The same grouping with X sized but not filled (raw.values is not read), for readers that
+// produce the features in pieces; fill_rows then copies `count` row-major rows, file rows
+// first .. first + count - 1, to their stored rows (stored_row = stored_row_of_file_row()).
+Dataset make_dataset_layout(const RawRows& raw, std::string source);
+void fill_rows(Dataset& data, const std::vector<Index>& stored_row, Index first, Index count, const double* rows);
 
 // Appends a constant-1 column named "(intercept)" (mtif-math.md 1.1: it is a
 // feature like any other and is penalised like any other).

@@ -17,7 +17,7 @@ std::vector<Index> Dataset::stored_row_of_file_row() const {
   return inverse;
 }
 
-Dataset make_dataset(const RawRows& raw, std::string source) {
+Dataset make_dataset_layout(const RawRows& raw, std::string source) {
   const Index n = static_cast<Index>(raw.y.size());
   const Index d = static_cast<Index>(raw.feature_names.size());
   const int K = static_cast<int>(raw.task_names.size());
@@ -33,23 +33,31 @@ Dataset make_dataset(const RawRows& raw, std::string source) {
   data.y.resize(n);
   data.file_row.resize(n);
   std::vector<Index> next(data.task_begin.begin(), data.task_begin.end() - 1);
-  std::vector<Index> stored(n);
   for (Index i = 0; i < n; ++i) {
     const Index row = next[raw.task[i]]++;
-    stored[i] = row;
     data.file_row[row] = i;
     data.y(row) = raw.y[i];
   }
+  return data;
+}
+
+void fill_rows(Dataset& data, const std::vector<Index>& stored_row, Index first, Index count, const double* rows) {
   // X is column-major and the input row-major: copy blocks of rows column by column, so reads
   // stay in cache and writes run along the columns (a row at a time strides n doubles per value).
   constexpr Index kBlock = 256;
-  for (Index b = 0; b < n; b += kBlock) {
-    const Index e = std::min(n, b + kBlock);
+  const Index d = data.num_features();
+  for (Index b = 0; b < count; b += kBlock) {
+    const Index e = std::min(count, b + kBlock);
     for (Index j = 0; j < d; ++j) {
       double* column = data.X.col(j).data();
-      for (Index i = b; i < e; ++i) column[stored[i]] = raw.values[i * d + j];
+      for (Index i = b; i < e; ++i) column[stored_row[first + i]] = rows[i * d + j];
     }
   }
+}
+
+Dataset make_dataset(const RawRows& raw, std::string source) {
+  Dataset data = make_dataset_layout(raw, std::move(source));
+  fill_rows(data, data.stored_row_of_file_row(), 0, data.num_rows(), raw.values.data());
   return data;
 }
 

@@ -260,12 +260,28 @@ VectorXd read_column(const std::string& path, Index n, const std::string& rows_f
   return read_npy_rows(h, begin, end).col(0);
 }
 
-void check_finite(const std::string& path, const Eigen::Ref<const NpyRows>& values) {
+// first_row: the file row of values' first row, for the message.
+void check_finite(const std::string& path, const Eigen::Ref<const NpyRows>& values, Index first_row = 0) {
   for (Index i = 0; i < values.rows(); ++i)
     for (Index j = 0; j < values.cols(); ++j)
       if (!std::isfinite(values(i, j)))
-        throw DataError(fmt::format("{}: row {}, column {}: value {} (features and targets must be finite)", path, i,
-                                    j, values(i, j)));
+        throw DataError(fmt::format("{}: row {}, column {}: value {} (features and targets must be finite)", path,
+                                    first_row + i, j, values(i, j)));
+}
+
+// Rows [begin, end) of X.npy straight into the data set's X, a few MiB at a time: the
+// features never exist twice in memory.
+void fill_features(const NpyHeader& xh, Index begin, Index end, Dataset& data) {
+  const Index d = xh.cols();
+  const Index piece = std::max<Index>(1, (Index{4} << 20) / (8 * std::max<Index>(d, 1)));
+  const std::vector<Index> stored_row = data.stored_row_of_file_row();
+  std::vector<double> rows(static_cast<size_t>(std::min(piece, end - begin) * d));
+  for (Index first = begin; first < end; first += piece) {
+    const Index count = std::min(piece, end - first);
+    read_npy_values(xh, first, first + count, rows.data());
+    check_finite(xh.path, Eigen::Map<const NpyRows>(rows.data(), count, d), first);
+    fill_rows(data, stored_row, first - begin, count, rows.data());
+  }
 }
 
 std::vector<std::string> read_task_labels(const std::string& path) {
@@ -306,10 +322,7 @@ Dataset read_npy_dataset(const std::string& dir, const Dataset* tasks_of, Index 
   // task ids of every row are read, for the task count and the whole set's n_k.
   const Index begin = std::clamp<Index>(row_begin, 0, n), end = row_end < 0 ? n : std::clamp<Index>(row_end, begin, n);
   const bool slice = begin != 0 || end != n;
-  RawRows raw;
-  raw.values.resize(static_cast<size_t>(end - begin) * static_cast<size_t>(d));
-  read_npy_values(xh, begin, end, raw.values.data());
-  check_finite(x_path, Eigen::Map<const NpyRows>(raw.values.data(), end - begin, d));
+  RawRows raw;  // all but the features, which fill_features reads into the data set's X
   VectorXd y = read_column(file("y.npy"), n, x_path, begin, end);
   check_finite(file("y.npy"), y);
   if (read_npy_header(task_path).kind == 'f')
@@ -333,7 +346,8 @@ Dataset read_npy_dataset(const std::string& dir, const Dataset* tasks_of, Index 
   std::vector<int> all_tasks = task_ids(task_path, all_ids, K);  // checks every row's id
   raw.task.assign(all_tasks.begin() + begin, all_tasks.begin() + end);
   raw.y.assign(y.data(), y.data() + y.size());
-  Dataset out = make_dataset(raw, dir);  // file rows renumbered from 0, as slice_file_rows does
+  Dataset out = make_dataset_layout(raw, dir);  // file rows renumbered from 0, as slice_file_rows does
+  fill_features(xh, begin, end, out);
   if (slice) {
     out.task_size.assign(K, 0);
     for (int k : all_tasks) ++out.task_size[k];
