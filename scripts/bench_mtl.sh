@@ -9,8 +9,7 @@
 # weight-decay grid chosen on validation, no L-BFGS polish.
 # Writes bench/results/mtl_rotated_accuracy.json, mtl_rotated_feedback.json,
 # mtl_fashion.json, mtl_digits*.json and mtl_rotated_relatedness.json (the README tables); the
-# tables also go to stdout. Over an hour on 2 shared cores. (mtl_rotated_relatedness.json
-# in the repository is still from the earlier protocol: README.)
+# tables also go to stdout. Over an hour on 2 shared cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-build/bench/mtif_bench_mtl}
