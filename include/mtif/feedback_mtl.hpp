@@ -7,12 +7,14 @@
 //   feedback  iteration 0 runs every head without feedback; iteration k >= 1
 //             adds fb_t = sum_{j != t} A_tj p_j^{(k-1)} (A_tj: a learned
 //             linear "amplifier" from task j's class probabilities to the head
-//             width) to the pre-activation of one hidden layer of head t;
+//             width, initialised at zero) to the pre-activation of one hidden
+//             layer of head t;
 //   gate      which layer: a Gumbel-softmax sample g_t over the hidden layers
 //             (learnable logits, temperature annealed tau_start -> tau_end),
 //             fb_t enters layer l with weight g_t[l]; at prediction the gate
 //             is softmax(logits / tau_end), without noise.
-//   loss      cross-entropy of the last iteration's output of the row's task,
+//   loss      cross-entropy of the row's task, averaged over the K iterations
+//             (supervise_all_iterations; else the last iteration's only),
 //             plus convergence_weight * mean_t |p_t^{(K-1)} - p_t^{(K-2)}|^2
 //             (for K >= 3: the change between the last two iterations, so the
 //             loop settles while the first feedback step may still move the
@@ -29,6 +31,7 @@
 #include <vector>
 
 #include "mtif/dataset.hpp"
+#include "mtif/early_stopping.hpp"
 
 namespace mtif {
 
@@ -38,6 +41,10 @@ struct FeedbackConfig {
   int head_layers = 2;               // hidden layers per head = gate positions
   int iterations = 3;                // K: iteration 0 (no feedback) .. K-1
   double convergence_weight = 0.1;
+  // true: the cross-entropy is averaged over all K iterations' outputs (deep
+  // supervision: the fed-back p_j^(k) are trained predictions from the start);
+  // false: only the last iteration is supervised.
+  bool supervise_all_iterations = true;
   double weight_decay = 1e-4;
   int epochs = 30;
   int batch_size = 64;
@@ -74,6 +81,7 @@ class FeedbackModel {
   MatrixXd feedback_relatedness(const Dataset& test) const;
 
   const std::vector<double>& loss_history() const;  // mean training loss per epoch
+  const EpochSelection& selection() const;           // epoch selection (best_epoch 0: none)
   FeedbackImpl& impl() const { return *impl_; }
 
  private:
@@ -81,6 +89,7 @@ class FeedbackModel {
 };
 
 // Classes of task t: 1 + its largest training label.
-FeedbackModel train_feedback(const Dataset& train, const FeedbackConfig& config);
+// With stopping.validation, scores it after every epoch and keeps the best epoch.
+FeedbackModel train_feedback(const Dataset& train, const FeedbackConfig& config, const EarlyStopping& stopping = {});
 
 }  // namespace mtif

@@ -14,6 +14,7 @@
 
 #include "mtif/block_inverse.hpp"
 #include "mtif/dataset.hpp"
+#include "mtif/early_stopping.hpp"
 
 namespace mtif {
 
@@ -68,6 +69,11 @@ struct MlpTrainOptions {
   const VectorXd* weight = nullptr;       // sample weights sigma (stored order)
   const MlpModel* warm_start = nullptr;   // start from these parameters
   long steps = -1;                        // optimiser steps; -1 = epochs * batches per epoch
+  // Scores the validation rows every epoch (ceil(n / batch) steps) and ends
+  // with the best epoch's weights; accuracy is argmax (softmax), sign
+  // (logistic) or none (squared: the loss decides).
+  EarlyStopping stopping;
+  EpochSelection* selection = nullptr;    // if given, receives what the selection did
 };
 
 // Minibatches draw rows uniformly; each row's loss is scaled by n / (batch * n_k)

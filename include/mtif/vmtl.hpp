@@ -41,6 +41,7 @@
 #include <vector>
 
 #include "mtif/dataset.hpp"
+#include "mtif/early_stopping.hpp"
 
 namespace mtif {
 
@@ -100,6 +101,7 @@ class VmtlModel {
 
   VmtlTerms terms(const Dataset& train) const;
   const std::vector<double>& loss_history() const;  // mean training loss per epoch
+  const EpochSelection& selection() const;           // epoch selection (best_epoch 0: none)
 
   VmtlImpl& impl() const { return *impl_; }
 
@@ -107,7 +109,8 @@ class VmtlModel {
   std::unique_ptr<VmtlImpl> impl_;
 };
 
-// Trains on all tasks; every row's target is a class id 0..classes-1.
-VmtlModel train_vmtl(const Dataset& train, const VmtlConfig& config);
+// Trains on all tasks; every row's target is a class id 0..classes-1. With
+// stopping.validation, scores it after every epoch and keeps the best epoch.
+VmtlModel train_vmtl(const Dataset& train, const VmtlConfig& config, const EarlyStopping& stopping = {});
 
 }  // namespace mtif

@@ -8,6 +8,7 @@
 #include <random>
 #include <stdexcept>
 
+#include "best_weights.hpp"
 #include "gumbel.hpp"
 #include "mtif/feedback_mtl.hpp"
 #include "mtif/vmtl.hpp"  // annealed_temperature
@@ -37,6 +38,7 @@ struct FeedbackImpl {
   std::vector<std::vector<torch::Tensor>> amp;    // amp[t][j]: head_width x classes[j] (j != t)
   torch::Tensor gate_logits;                      // T x head_layers
   std::vector<double> history;
+  EpochSelection selection;
 
   std::vector<torch::Tensor> weights() const {  // decayed
     std::vector<torch::Tensor> p;
@@ -52,16 +54,16 @@ struct FeedbackImpl {
   // The K iterations on inputs x: probs[k][t] (n x classes[t]) and the last
   // iteration's logits per task. keep[t][j] = 0 cuts j's feedback into t.
   struct Pass {
-    std::vector<std::vector<torch::Tensor>> probs;
-    std::vector<torch::Tensor> logits;
+    std::vector<std::vector<torch::Tensor>> probs;   // [iteration][task]
+    std::vector<std::vector<torch::Tensor>> logits;  // [iteration][task]
+    const std::vector<torch::Tensor>& last_logits() const { return logits.back(); }
   };
   Pass forward(const torch::Tensor& x, const torch::Tensor& gates, const std::vector<std::vector<double>>& keep) const {
     torch::Tensor h = x;
     for (const auto& l : encoder) h = torch::relu(l(h));
     Pass pass;
     for (int k = 0; k < config.iterations; ++k) {
-      std::vector<torch::Tensor> probs(tasks);
-      pass.logits.assign(tasks, torch::Tensor());
+      std::vector<torch::Tensor> probs(tasks), logits(tasks);
       for (int t = 0; t < tasks; ++t) {
         torch::Tensor fb;
         if (k > 0) {
@@ -75,10 +77,11 @@ struct FeedbackImpl {
           if (k > 0) u = u + gates[t][l] * fb;  // the gate decides at which layer the feedback enters
           a = torch::relu(u);
         }
-        pass.logits[t] = heads[t].back()(a);
-        probs[t] = torch::softmax(pass.logits[t], 1);
+        logits[t] = heads[t].back()(a);
+        probs[t] = torch::softmax(logits[t], 1);
       }
       pass.probs.push_back(std::move(probs));
+      pass.logits.push_back(std::move(logits));
     }
     return pass;
   }
@@ -121,7 +124,7 @@ struct FeedbackImpl {
       if (yt.max().item<int64_t>() >= classes[t])
         throw std::invalid_argument(fmt::format("{}: task {} has a label >= its {} training classes", data.source,
                                                 data.task_names[t], classes[t]));
-      torch::Tensor lt = torch::log_softmax(pass.logits[t].narrow(0, data.task_begin[t], n), 1);
+      torch::Tensor lt = torch::log_softmax(pass.last_logits()[t].narrow(0, data.task_begin[t], n), 1);
       torch::Tensor l = -lt.gather(1, yt.unsqueeze(1)).squeeze(1).contiguous();
       torch::Tensor h = (lt.argmax(1) == yt).to(torch::kFloat64).contiguous();
       loss.segment(data.task_begin[t], n) = Eigen::Map<const VectorXd>(l.data_ptr<double>(), n);
@@ -139,6 +142,33 @@ VectorXd task_means(const Dataset& data, const VectorXd& v) {
                                : std::numeric_limits<double>::quiet_NaN();
   return out;
 }
+
+double mean_over_tasks_with_rows(const Dataset& data, const VectorXd& row_value) {
+  double sum = 0;
+  int count = 0;
+  for (int t = 0; t < data.num_tasks(); ++t)
+    if (data.task_rows(t)) sum += row_value.segment(data.task_begin[t], data.task_rows(t)).mean(), ++count;
+  return count ? sum / count : std::numeric_limits<double>::quiet_NaN();
+}
+
+// Epoch score for early stopping: mean over tasks of validation accuracy and loss.
+std::pair<double, double> validation_score(const FeedbackImpl& m, const Dataset& validation) {
+  auto [loss, hit] = m.row_scores(validation, nullptr);
+  return {mean_over_tasks_with_rows(validation, hit), mean_over_tasks_with_rows(validation, loss)};
+}
+
+// Cross-entropy summed over the batch rows, each row scored by its own task's head.
+torch::Tensor batch_cross_entropy(const std::vector<torch::Tensor>& logits, const torch::Tensor& y,
+                                  const torch::Tensor& task_of_row) {
+  torch::Tensor ce = torch::zeros({}, kDouble);
+  for (size_t t = 0; t < logits.size(); ++t) {
+    torch::Tensor rows = (task_of_row == int64_t(t)).nonzero().squeeze(1);
+    if (rows.numel() == 0) continue;
+    ce = ce + torch::nll_loss(torch::log_softmax(logits[t].index_select(0, rows), 1), y.index_select(0, rows), {},
+                              at::Reduction::Sum);
+  }
+  return ce;
+}
 }  // namespace
 
 FeedbackModel::FeedbackModel() : impl_(std::make_unique<FeedbackImpl>()) {}
@@ -149,6 +179,7 @@ const FeedbackConfig& FeedbackModel::config() const { return impl_->config; }
 int FeedbackModel::num_tasks() const { return impl_->tasks; }
 const std::vector<int>& FeedbackModel::classes() const { return impl_->classes; }
 const std::vector<double>& FeedbackModel::loss_history() const { return impl_->history; }
+const EpochSelection& FeedbackModel::selection() const { return impl_->selection; }
 
 VectorXd FeedbackModel::task_mean_loss(const Dataset& data, const Cut* cut) const {
   return task_means(data, impl_->row_scores(data, cut).first);
@@ -183,7 +214,22 @@ MatrixXd FeedbackModel::feedback_relatedness(const Dataset& test) const {
   return r;
 }
 
-FeedbackModel train_feedback(const Dataset& train, const FeedbackConfig& config) {
+namespace {
+// The supervised part of the loss. With every_iteration, the mean over the K
+// iterations of the cross-entropy, so that iteration 0 (no feedback) is
+// itself a trained prediction: the feedback p_j^(0) then carries task j's
+// labels from the first step instead of whatever an unsupervised head
+// outputs. Otherwise the last iteration's only.
+torch::Tensor supervised_cross_entropy(const FeedbackImpl::Pass& pass, const torch::Tensor& y,
+                                       const torch::Tensor& task_of_row, bool every_iteration) {
+  if (!every_iteration) return batch_cross_entropy(pass.last_logits(), y, task_of_row);
+  torch::Tensor ce = torch::zeros({}, kDouble);
+  for (const auto& logits : pass.logits) ce = ce + batch_cross_entropy(logits, y, task_of_row);
+  return ce / double(pass.logits.size());
+}
+}  // namespace
+
+FeedbackModel train_feedback(const Dataset& train, const FeedbackConfig& config, const EarlyStopping& stopping) {
   if (config.head_layers < 1) throw std::invalid_argument("feedback MTL needs at least one hidden head layer");
   if (config.iterations < 1) throw std::invalid_argument("feedback MTL needs at least one iteration");
   const int T = train.num_tasks();
@@ -211,12 +257,15 @@ FeedbackModel train_feedback(const Dataset& train, const FeedbackConfig& config)
     }
     head.emplace_back(a, m.classes[t]);
     m.heads.push_back(std::move(head));
+    // Amplifiers start at zero: the untrained model is a plain shared-bottom
+    // network with deeper heads, and a feedback path grows only where its
+    // gradient (which flows through p_j, not through A_tj, so it is non-zero
+    // at A_tj = 0) says it lowers the loss. A random start instead injects
+    // untrained signals into every head from the first step, which the heads
+    // must first learn to undo.
     std::vector<torch::Tensor> row(T);
     for (int j = 0; j < T; ++j)
-      if (j != t) {
-        const double bound = 1.0 / std::sqrt(double(m.classes[j]));
-        row[j] = torch::empty({config.head_width, m.classes[j]}, kDouble).uniform_(-bound, bound).requires_grad_();
-      }
+      if (j != t) row[j] = torch::zeros({config.head_width, m.classes[j]}, kDouble).requires_grad_();
     m.amp.push_back(std::move(row));
   }
   m.gate_logits = torch::zeros({T, config.head_layers}, kDouble).requires_grad_();
@@ -234,6 +283,7 @@ FeedbackModel train_feedback(const Dataset& train, const FeedbackConfig& config)
   std::iota(order.begin(), order.end(), 0);
   const auto keep = m.keep_all();
   double epoch_sum = 0;
+  BestWeights best(params, stopping.patience);
   for (long step = 0; step < steps; ++step) {
     const long in_epoch = step % per_epoch;
     if (in_epoch == 0) std::shuffle(order.begin(), order.end(), rng);
@@ -244,13 +294,7 @@ FeedbackModel train_feedback(const Dataset& train, const FeedbackConfig& config)
     const double tau = annealed_temperature(step, steps, config.tau_start, config.tau_end);
     torch::Tensor gates = gumbel_softmax(m.gate_logits, tau);
     auto pass = m.forward(xb, gates, keep);
-    torch::Tensor ce = torch::zeros({}, kDouble);
-    for (int t = 0; t < T; ++t) {
-      torch::Tensor rows = (tb == t).nonzero().squeeze(1);
-      if (rows.numel() == 0) continue;
-      ce = ce + torch::nll_loss(torch::log_softmax(pass.logits[t].index_select(0, rows), 1), yb.index_select(0, rows),
-                                {}, at::Reduction::Sum);
-    }
+    torch::Tensor ce = supervised_cross_entropy(pass, yb, tb, config.supervise_all_iterations);
     torch::Tensor penalty = torch::zeros({}, kDouble);
     for (const auto& p : m.weights()) penalty = penalty + p.pow(2).sum();
     torch::Tensor loss = ce / double(b) + config.convergence_weight * m.convergence(pass) +
@@ -262,8 +306,14 @@ FeedbackModel train_feedback(const Dataset& train, const FeedbackConfig& config)
     if (in_epoch + 1 == per_epoch) {
       m.history.push_back(epoch_sum / double(per_epoch));
       epoch_sum = 0;
+      if (stopping.validation) {
+        auto [accuracy, loss] = validation_score(m, *stopping.validation);
+        if (!best.record(accuracy, loss)) break;
+      }
     }
   }
+  best.restore();
+  m.selection = best.selection();
   return model;
 }
 

@@ -6,6 +6,7 @@
 #include <random>
 #include <stdexcept>
 
+#include "best_weights.hpp"
 #include "mlp_impl.hpp"
 
 namespace mtif {
@@ -233,6 +234,32 @@ BlockVector MlpModel::objective_gradient(const Dataset& train, const VectorXd* w
   return to_blocks(*impl_, torch::autograd::grad({obj}, params));
 }
 
+namespace {
+// Mean over tasks (with rows) of the validation accuracy and loss, for epoch selection.
+std::pair<double, double> validation_score(const MlpImpl& net, const Dataset& validation) {
+  torch::NoGradGuard no_grad;
+  TorchData v = to_torch(validation);
+  torch::Tensor f = net.outputs(net.features(v.x), v.task_begin);
+  torch::Tensor loss = net.row_loss(f, v.y);
+  torch::Tensor hit;
+  switch (net.config.head) {
+    case HeadKind::Softmax: hit = (f.argmax(1) == v.y.to(torch::kLong)).to(kDouble); break;
+    case HeadKind::Binary: hit = ((f.squeeze(1) > 0) == (v.y > 0.5)).to(kDouble); break;
+    case HeadKind::Regression: hit = torch::zeros_like(loss); break;  // no accuracy: the loss decides
+  }
+  double accuracy = 0, mean_loss = 0;
+  int tasks = 0;
+  for (int k = 0; k < validation.num_tasks(); ++k) {
+    const Index n = validation.task_rows(k);
+    if (n == 0) continue;
+    accuracy += hit.narrow(0, validation.task_begin[k], n).mean().item<double>();
+    mean_loss += loss.narrow(0, validation.task_begin[k], n).mean().item<double>();
+    ++tasks;
+  }
+  return {accuracy / std::max(1, tasks), mean_loss / std::max(1, tasks)};
+}
+}  // namespace
+
 MlpModel train_mlp(const Dataset& train, const MlpConfig& config, const MlpTrainOptions& options) {
   MlpModel model;
   if (options.warm_start) {
@@ -262,6 +289,9 @@ MlpModel train_mlp(const Dataset& train, const MlpConfig& config, const MlpTrain
   for (int k = 0; k < train.num_tasks(); ++k)
     task_of_row.narrow(0, train.task_begin[k], train.task_rows(k)).fill_(k);
   Index cursor = n;
+  const long per_epoch = long((n + batch - 1) / batch);
+  const Dataset* validation = options.stopping.validation;
+  BestWeights best(params, options.stopping.patience);
   for (long step = 0; step < steps; ++step) {
     if (cursor + batch > n) {
       std::shuffle(order.begin(), order.end(), rng);
@@ -283,7 +313,13 @@ MlpModel train_mlp(const Dataset& train, const MlpConfig& config, const MlpTrain
     optimizer->zero_grad();
     loss.backward();
     optimizer->step();
+    if (validation && (step + 1) % per_epoch == 0) {
+      auto [accuracy, validation_loss] = validation_score(net, *validation);
+      if (!best.record(accuracy, validation_loss)) break;
+    }
   }
+  best.restore();
+  if (options.selection) *options.selection = best.selection();
   return model;
 }
 

@@ -10,6 +10,7 @@
 #include <random>
 #include <stdexcept>
 
+#include "best_weights.hpp"
 #include "gumbel.hpp"
 
 namespace mtif {
@@ -109,6 +110,7 @@ struct VmtlImpl {
   // amortised variance of q(z|x) in the paper.
   torch::Tensor z_log_var;
   std::vector<double> history;
+  EpochSelection selection;
   // Training inputs and labels per task: the related samples of the representation prior.
   std::vector<torch::Tensor> task_x, task_y;
 
@@ -251,7 +253,7 @@ MatrixXd VmtlModel::beta() const { return to_matrix(impl_->weights(impl_->beta_l
 MatrixXd VmtlModel::predict_proba(const Dataset& data) const {
   torch::NoGradGuard g;
   const VmtlImpl& m = *impl_;
-  torch::manual_seed(m.config.seed + 7919);  // prediction draws are repeatable
+  SeededDraws repeatable(m.config.seed + 7919);  // prediction draws are repeatable
   torch::Tensor x = features_tensor(data);
   torch::Tensor p = torch::zeros({data.num_rows(), m.classes}, kDouble);
   for (int t = 0; t < data.num_tasks(); ++t) {
@@ -276,33 +278,55 @@ VectorXd per_task(const Dataset& data, const VectorXd& row_value) {
                                : std::numeric_limits<double>::quiet_NaN();
   return out;
 }
-}  // namespace
 
-VectorXd VmtlModel::task_accuracy(const Dataset& data) const {
-  MatrixXd p = predict_proba(data);
+VectorXd row_hits(const Dataset& data, const MatrixXd& p) {
   VectorXd hit(data.num_rows());
   for (Index i = 0; i < data.num_rows(); ++i) {
     Index best;
     p.row(i).maxCoeff(&best);
     hit(i) = double(best) == data.y(i) ? 1.0 : 0.0;
   }
-  return per_task(data, hit);
+  return hit;
 }
 
-VectorXd VmtlModel::task_mean_loss(const Dataset& data) const {
-  MatrixXd p = predict_proba(data);
+VectorXd row_nll(const Dataset& data, const MatrixXd& p) {
   VectorXd nll(data.num_rows());
   for (Index i = 0; i < data.num_rows(); ++i) {
     const Index c = Index(data.y(i));
     nll(i) = c < p.cols() ? -std::log(std::max(p(i, c), 1e-300)) : std::numeric_limits<double>::infinity();
   }
-  return per_task(data, nll);
+  return nll;
 }
+
+// Mean over the tasks with rows (a task without validation rows gives NaN and is skipped).
+double mean_over_tasks(const VectorXd& per_task_value) {
+  double sum = 0;
+  int count = 0;
+  for (double v : per_task_value)
+    if (!std::isnan(v)) sum += v, ++count;
+  return count ? sum / count : std::numeric_limits<double>::quiet_NaN();
+}
+}  // namespace
+
+VectorXd VmtlModel::task_accuracy(const Dataset& data) const { return per_task(data, row_hits(data, predict_proba(data))); }
+
+VectorXd VmtlModel::task_mean_loss(const Dataset& data) const { return per_task(data, row_nll(data, predict_proba(data))); }
+
+const EpochSelection& VmtlModel::selection() const { return impl_->selection; }
+
+namespace {
+// Epoch score for early stopping: one prediction pass gives both numbers.
+std::pair<double, double> validation_score(const VmtlModel& model, const Dataset& validation) {
+  MatrixXd p = model.predict_proba(validation);
+  return {mean_over_tasks(per_task(validation, row_hits(validation, p))),
+          mean_over_tasks(per_task(validation, row_nll(validation, p)))};
+}
+}  // namespace
 
 VmtlTerms VmtlModel::terms(const Dataset& train) const {
   torch::NoGradGuard g;
   const VmtlImpl& m = *impl_;
-  torch::manual_seed(m.config.seed + 104729);
+  SeededDraws repeatable(m.config.seed + 104729);
   torch::Tensor x = features_tensor(train), y = labels_tensor(train);
   torch::Tensor a = m.weights(m.alpha_logits), b = m.weights(m.beta_logits);
   VmtlTerms out{VectorXd(m.tasks), VectorXd(m.tasks), VectorXd(m.tasks)};
@@ -317,7 +341,7 @@ VmtlTerms VmtlModel::terms(const Dataset& train) const {
   return out;
 }
 
-VmtlModel train_vmtl(const Dataset& train, const VmtlConfig& config) {
+VmtlModel train_vmtl(const Dataset& train, const VmtlConfig& config, const EarlyStopping& stopping) {
   if (config.hidden.empty()) throw std::invalid_argument("VMTL needs at least one encoder layer (--hidden)");
   const int T = train.num_tasks();
   for (int t = 0; t < T; ++t)
@@ -362,6 +386,7 @@ VmtlModel train_vmtl(const Dataset& train, const VmtlConfig& config) {
     std::shuffle(order[t].begin(), order[t].end(), rng);
   }
   double epoch_sum = 0;
+  BestWeights best(m.parameters(), stopping.patience);
   for (long step = 0; step < steps; ++step) {
     const double tau = annealed_temperature(step, steps, config.tau_start, config.tau_end);
     const double kl_w = config.kl_w_weight * std::min(1.0, double(step + 1) / double(warmup));
@@ -391,8 +416,14 @@ VmtlModel train_vmtl(const Dataset& train, const VmtlConfig& config) {
     if ((step + 1) % per_epoch == 0) {
       m.history.push_back(epoch_sum / double(per_epoch));
       epoch_sum = 0;
+      if (stopping.validation) {
+        auto [accuracy, loss] = validation_score(model, *stopping.validation);
+        if (!best.record(accuracy, loss)) break;
+      }
     }
   }
+  best.restore();
+  m.selection = best.selection();
   return model;
 }
 

@@ -81,6 +81,34 @@ TEST(Feedback, TrainingLowersTheLossAndPredictsAboveChance) {
   EXPECT_GT(t.model.task_accuracy(t.data.test).minCoeff(), 0.6);
 }
 
+TEST(Feedback, AmplifiersStartAtZeroSoAnUntrainedModelIgnoresTheFeedback) {
+  const Trained& t = trained();
+  FeedbackConfig untrained = small_config();
+  untrained.epochs = 0;
+  MatrixXd r = train_feedback(t.data.train, untrained).feedback_relatedness(t.data.test);
+  EXPECT_EQ(r, MatrixXd::Zero(3, 3));
+  // Training moved the amplifiers off zero: the gradient reaches them through
+  // the previous iteration's outputs (CutMatrixHasZeroDiagonalAndFollowsTheMask).
+  EXPECT_GT(t.model.feedback_relatedness(t.data.test).cwiseAbs().maxCoeff(), 1e-6);
+}
+
+// With every feedback path cut, each iteration repeats iteration 0, so the
+// all-cut predictions are iteration 0's. The heads are shared by the
+// iterations, so supervising the last one already trains them; supervising
+// every iteration also asks iteration 0 to predict on its own. The option
+// must change the model, and iteration 0 must predict well above chance.
+TEST(Feedback, SupervisingEveryIterationIsAnOptionThatTakesEffect) {
+  const Trained& t = trained();
+  ASSERT_TRUE(small_config().supervise_all_iterations);
+  FeedbackModel::Cut all = FeedbackModel::Cut::Constant(3, 3, true);
+  FeedbackConfig last_only = small_config();
+  last_only.supervise_all_iterations = false;
+  FeedbackModel m = train_feedback(t.data.train, last_only);
+  EXPECT_NE(m.task_mean_loss(t.data.test), t.model.task_mean_loss(t.data.test));
+  EXPECT_NE(m.loss_history(), t.model.loss_history());
+  EXPECT_GT(t.model.task_accuracy(t.data.test, &all).minCoeff(), 0.6);
+}
+
 TEST(Feedback, ConvergenceLossSettlesTheLoop) {
   const Trained& t = trained();
   FeedbackConfig strong = small_config(), none = small_config();
