@@ -2,6 +2,7 @@
 #include <stdexcept>
 
 #include "network.hpp"
+#include "selection_backend.hpp"
 
 namespace mtif::cli {
 namespace {
@@ -20,11 +21,14 @@ void network_loo(const DataOptions&, const ModelOptions&, const OutputOptions&, 
   unavailable();
 }
 void network_relatedness(const DataOptions&, const ModelOptions&, const OutputOptions&, const std::string&,
-                         const std::string&, bool) {
+                         const std::string&, bool, const NetworkTrajectory&) {
   unavailable();
 }
 void network_lds(const DataOptions&, const ModelOptions&, const OutputOptions&, int, double, std::uint64_t,
                  const std::string&) {
+  unavailable();
+}
+std::unique_ptr<SelectionBackend> network_selection_backend(const DataOptions&, const ModelOptions&, bool) {
   unavailable();
 }
 }  // namespace mtif::cli
