@@ -57,6 +57,12 @@ for cast in $casts; do
     done
     "$mtif" relatedness "${tt[@]}" "${net[@]}" --method mtif --solver cg --curvature ggn --damping 1e-3 \
       --validate --out "$work/R.csv" --json "$out/R_${cast}_mlp_mtif-ggn_seed$s.json"
+    if [ "$cast" = one-vs-rest ] && [ "$s" = 1 ]; then  # the cost/quality of observing every 10th step only
+      for method in tag gradcos; do
+        "$mtif" relatedness "${tt[@]}" "${net[@]}" --method $method --trajectory-every 10 --validate \
+          --out "$work/R.csv" --json "$out/R_${cast}_mlp_${method}-every10_seed$s.json"
+      done
+    fi
     if [ "$cast" = one-vs-rest ]; then
       for method in mtif tag gradcos; do
         "$mtif" relatedness "${tt[@]}" "${linear[@]}" --method $method --validate --out "$work/R.csv" \
