@@ -383,8 +383,9 @@ void register_select(CLI::App& app) {
   cmd->footer(
       "MTIF drops the candidate rows with the most negative loss_change_if_removed on the validation\n"
       "loss of the target task(s) other than the row's own (they hurt them), at most budget x rows; random, loss (largest training loss) and task (whole\n"
-      "tasks, by the Newton LOTO matrix on validation) drop the same number. Test loss is never used\n"
-      "to choose. Example:\n"
+      "tasks, by a LOTO matrix on validation: Newton for the linear model, brute-force refits for --model mlp)\n"
+      "drop the same number. Test loss is never used to choose. --model mlp refits every removal (and the\n"
+      "full data) by --retrain-steps warm-started L-BFGS iterations. Example:\n"
       "  mtif select --train train.csv --valid valid.csv --test test.csv --intercept --budget 0.05 --json sel.json");
   cmd->callback([o] {
     run_select(*o);  // --seed (a shared model flag) seeds the random baseline
