@@ -44,6 +44,7 @@ double spearman_between(const VectorXd& a, const VectorXd& b, int target_task) {
     if (l != target_task) x(i) = a(l), y(i) = b(l), ++i;
   return spearman(x, y);
 }
+}  // namespace
 
 nlohmann::json compare_with_truth(const Relatedness& r, const Relatedness& truth, const Targets& targets,
                                   const std::vector<std::string>& names) {
@@ -72,7 +73,6 @@ nlohmann::json compare_with_truth(const Relatedness& r, const Relatedness& truth
           {"retrain_seconds", truth.seconds},
           {"speedup_vs_retrain", truth.seconds / std::max(r.seconds, 1e-9)}};
 }
-}  // namespace
 
 void print_relatedness(const MatrixXd& m, const std::vector<std::string>& names) {
   std::cout << fmt::format("{:>14}", "removed \\ on");
@@ -93,6 +93,7 @@ void register_relatedness(CLI::App& app) {
     std::string method = "mtif", matrix_path;
     bool validate = false;
     TrajectoryConfig trajectory;
+    NetworkTrajectory network_trajectory;
   };
   auto o = std::make_shared<Options>();
   auto* cmd = app.add_subcommand("relatedness", "the K x K task matrix: what removing task l does to task k");
@@ -102,9 +103,10 @@ void register_relatedness(CLI::App& app) {
   cmd->add_option("--method", o->method,
                   "mtif = sum of first-order row scores; newton = one Newton step without the task (exact for "
                   "squared loss); retrain = brute-force leave-one-task-out; tag = lookahead affinity (Fifty et al. "
-                  "2021) and gradcos = cosine of per-task shared gradients, both averaged over a gradient-descent "
-                  "trajectory (linear model); vmtl = the learned classifier-prior weights alpha of VMTL; feedback = "
-                  "loss rise when output feedback is cut (both train that model, whatever --model says)")
+                  "2021) and gradcos = cosine of per-task shared gradients, both averaged over a training "
+                  "trajectory (linear: gradient descent from 0; mlp: the fit's own optimiser run); vmtl = the learned "
+                  "classifier-prior weights alpha of VMTL; feedback = loss rise when output feedback is cut (both "
+                  "train that model, whatever --model says)")
       ->check(CLI::IsMember({"mtif", "newton", "retrain", "tag", "gradcos", "vmtl", "feedback"}))
       ->capture_default_str();
   cmd->add_option("--out", o->matrix_path,
@@ -112,11 +114,16 @@ void register_relatedness(CLI::App& app) {
                   "newton, retrain and feedback, an affinity for tag/gradcos, and alpha (a prior weight, not a "
                   "loss) for vmtl")
       ->required();
-  cmd->add_option("--trajectory-steps", o->trajectory.steps, "tag/gradcos: full-batch gradient-descent steps")
+  cmd->add_option("--trajectory-steps", o->trajectory.steps, "tag/gradcos, linear model: full-batch gradient-descent steps")
       ->check(CLI::PositiveNumber)->capture_default_str();
   cmd->add_option("--trajectory-lr", o->trajectory.learning_rate,
-                  "tag/gradcos: step size (0: 1/lambda_max of the Hessian at the zero model)")
+                  "tag/gradcos: step size; linear: of the gradient-descent trajectory and the lookahead (0: 1/lambda_max "
+                  "of the Hessian at the zero model); mlp: of the lookahead only (0: the fit's --lr)")
       ->check(CLI::NonNegativeNumber)->capture_default_str();
+  cmd->add_option("--trajectory-every", o->network_trajectory.every,
+                  "tag/gradcos, --model mlp: measure before every s-th optimiser step of the fit's own training run "
+                  "(steps 0, s, 2s, ...)")
+      ->check(CLI::PositiveNumber)->capture_default_str();
   cmd->add_flag("--validate", o->validate, "also retrain without each task and report the agreement in --json");
   cmd->footer(
       "R[l][k] > 0: task l helps task k (removing it raises k's test loss); < 0: task l hurts task k.\n"
@@ -131,10 +138,18 @@ void register_relatedness(CLI::App& app) {
     if (is_mtl_model(o->method)) return mtl_relatedness(o->data, o->model, o->out, o->method, o->matrix_path);
     if (is_mtl_model(o->model.model))
       throw std::invalid_argument("--model " + o->model.model + " gives its own matrix: use --method " + o->model.model);
-    if (o->model.model == "mlp" && (o->method == "tag" || o->method == "gradcos"))
-      throw std::invalid_argument("--method tag/gradcos is implemented for --model linear only");
-    if (o->model.model == "mlp")
-      return network_relatedness(o->data, o->model, o->out, o->method, o->matrix_path, o->validate);
+    // Each model's trajectory flag is refused for the other when set to anything but its default (a
+    // --json summary replayed by `mtif run` carries both flags at their defaults).
+    if (o->model.model == "mlp") {
+      if (o->trajectory.steps != TrajectoryConfig{}.steps)
+        throw std::invalid_argument("--trajectory-steps is for the linear model: --model mlp observes the fit's own "
+                                    "training run (--epochs, --trajectory-every)");
+      o->network_trajectory.lookahead_rate = o->trajectory.learning_rate;
+      return network_relatedness(o->data, o->model, o->out, o->method, o->matrix_path, o->validate,
+                                 o->network_trajectory);
+    }
+    if (o->network_trajectory.every != NetworkTrajectory{}.every)
+      throw std::invalid_argument("--trajectory-every is for --model mlp: the linear trajectory is --trajectory-steps");
     FittedRun run = read_and_fit(o->data, o->model, o->out.quiet);
     Targets targets = task_targets(run.model, run.data.test);
     if ((o->method == "tag" || o->method == "gradcos") && !o->model.model_file.empty())

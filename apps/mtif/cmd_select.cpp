@@ -14,6 +14,7 @@
 #include "mtif/selection.hpp"
 #include "mtif/validation.hpp"
 #include "options.hpp"
+#include "selection_backend.hpp"
 
 namespace mtif::cli {
 
@@ -71,20 +72,59 @@ Dataset read_validation(const std::string& path, const Dataset& train, const Dat
   return valid;
 }
 
+// The linear model behind the selection interface: exact refits (Newton,
+// warm-started) and the Newton leave-one-task-out matrix (exact for squared loss).
+class LinearSelection final : public SelectionBackend {
+ public:
+  LinearSelection(const DataOptions& data, const ModelOptions& model, bool quiet)
+      : run_(read_and_fit(data, model, quiet)) {
+    timings = run_.timings;
+    warnings = run_.warnings;
+  }
+  const TrainTest& data() const override { return run_.data; }
+  bool squared() const override { return run_.model.config.loss == LossKind::Squared; }
+  InfluenceScores scores(const Dataset& eval, std::vector<int>& tasks) override {
+    Targets targets = task_targets(run_.model, eval);
+    tasks = targets.task;
+    return linear_influence(run_.model, run_.data.train, *run_.solver, targets, ScoreMode::FirstOrder, false);
+  }
+  std::pair<SplitEvaluation, SplitEvaluation> judge(const std::string& method, const std::vector<Index>& rows,
+                                                    const Dataset& valid) override {
+    LinearModel m = rows.empty() ? run_.model : refit_without(run_.model, run_.data.train, rows);
+    if (!m.report.converged) throw std::runtime_error(method + ": the refit did not converge");
+    return {evaluate(m, valid), evaluate(m, run_.data.test)};
+  }
+  VectorXd row_training_loss() const override { return mtif::row_training_loss(run_.model, run_.data.train); }
+  Relatedness task_matrix(const Dataset& valid) override {
+    return relatedness_by_newton(run_.model, run_.data.train, valid, task_targets(run_.model, valid));
+  }
+  std::string task_matrix_name() const override { return "Newton leave-one-task-out on the validation split"; }
+  std::string removal() const override { return "weight 0, refit warm-started; 1/n_k kept"; }
+
+ private:
+  FittedRun run_;
+};
+
+std::unique_ptr<SelectionBackend> selection_backend(const DataOptions& data, const ModelOptions& model, bool quiet) {
+  if (model.model == "mlp") return network_selection_backend(data, model, quiet);
+  if (model.model != "linear")
+    throw std::invalid_argument("mtif select and sources support --model linear and mlp, not " + model.model);
+  return std::make_unique<LinearSelection>(data, model, quiet);
+}
+
 // Combined first-order score of every training row (file order) against the
 // validation loss of the target task(s) in `valid`. With a target task the
 // candidates are other tasks' rows (unless --include-own), so the plain sum is
 // their transfer; for all tasks each row counts only its effect on the other
 // tasks unless --include-own.
-VectorXd selection_score(const FittedRun& run, const Dataset& valid, int target, bool include_own) {
-  Targets targets = task_targets(run.model, valid);
+VectorXd selection_score(SelectionBackend& model, const Dataset& valid, int target, bool include_own) {
+  std::vector<int> tasks;
+  InfluenceScores scores = model.scores(valid, tasks);
   std::vector<int> columns;
-  for (int t = 0; t < targets.size(); ++t)
-    if (target < 0 || targets.task[t] == target) columns.push_back(t);
+  for (int t = 0; t < int(tasks.size()); ++t)
+    if (target < 0 || tasks[t] == target) columns.push_back(t);
   if (columns.empty()) throw std::invalid_argument("the validation data has no rows of the target task(s)");
-  InfluenceScores scores =
-      linear_influence(run.model, run.data.train, *run.solver, targets, ScoreMode::FirstOrder, false);
-  return target < 0 && !include_own ? combined_transfer_score(scores.total, columns, targets.task, scores.train_task)
+  return target < 0 && !include_own ? combined_transfer_score(scores.total, columns, tasks, scores.train_task)
                                     : combined_score(scores.total, columns);
 }
 
@@ -95,11 +135,9 @@ struct Outcome {
   SplitEvaluation valid, test;
 };
 
-Outcome judge(const std::string& method, std::vector<Index> rows, const LinearModel& full, const TrainTest& data,
-              const Dataset& valid) {
-  LinearModel m = rows.empty() ? full : refit_without(full, data.train, rows);
-  if (!m.report.converged) throw std::runtime_error(method + ": the refit did not converge");
-  return {method, std::move(rows), evaluate(m, valid), evaluate(m, data.test)};
+Outcome judge(const std::string& method, std::vector<Index> rows, SelectionBackend& model, const Dataset& valid) {
+  auto [on_valid, on_test] = model.judge(method, rows, valid);
+  return {method, std::move(rows), std::move(on_valid), std::move(on_test)};
 }
 
 nlohmann::json per_task(const VectorXd& v, const std::vector<int>& tasks, const std::vector<std::string>& names) {
@@ -188,22 +226,22 @@ void print_outcomes(const std::vector<nlohmann::json>& rows, bool squared) {
 
 void run_select(const SelectOptions& o) {
   const std::uint64_t seed = o.model.net.seed;  // --seed: the random baseline draws with seed, seed+1, ...
-  FittedRun run = read_and_fit(o.data, o.model, o.out.quiet);
+  std::unique_ptr<SelectionBackend> model = selection_backend(o.data, o.model, o.out.quiet);
+  nlohmann::json& timings = model->timings;
   Stopwatch clock;
-  Dataset valid = read_validation(o.valid, run.data.train, o.data);
-  const Dataset& train = run.data.train;
+  Dataset valid = read_validation(o.valid, model->data().train, o.data);
+  const Dataset& train = model->data().train;
   const auto& names = train.task_names;
   const int target = o.target_task.empty() ? -1 : task_id(names, o.target_task);
-  const bool squared = run.model.config.loss == LossKind::Squared;
+  const bool squared = model->squared();
 
   // Scores against the validation loss of each task: never the test split.
-  Targets targets = task_targets(run.model, valid);
-  std::vector<int> columns, target_tasks;
-  for (int t = 0; t < targets.size(); ++t)
-    if (target < 0 || targets.task[t] == target) columns.push_back(t), target_tasks.push_back(targets.task[t]);
-  if (columns.empty()) throw std::invalid_argument("the validation file has no rows of the target task(s)");
-  const VectorXd score = selection_score(run, valid, target, o.include_own);
-  run.timings["score_s"] = clock.lap();
+  std::vector<int> target_tasks;
+  for (int k = 0; k < valid.num_tasks(); ++k)
+    if (valid.task_rows(k) > 0 && (target < 0 || k == target)) target_tasks.push_back(k);
+  if (target_tasks.empty()) throw std::invalid_argument("the validation file has no rows of the target task(s)");
+  const VectorXd score = selection_score(*model, valid, target, o.include_own);
+  timings["score_s"] = clock.lap();
 
   const std::vector<char> candidate = candidate_rows(train, target, o.include_own || target < 0);
   std::vector<char> mtif_candidate = candidate;  // the baselines keep drawing from `candidate`
@@ -211,40 +249,48 @@ void run_select(const SelectOptions& o) {
     // Guard against fitting the validation split's noise: a row stays a candidate only if it is
     // predicted to hurt on both halves of the validation rows (alternate rows inside each task).
     const auto [half_a, half_b] = split_alternate(valid);
-    const std::vector<char> both = negative_in_both(selection_score(run, half_a, target, o.include_own),
-                                                    selection_score(run, half_b, target, o.include_own));
+    const std::vector<char> both = negative_in_both(selection_score(*model, half_a, target, o.include_own),
+                                                    selection_score(*model, half_b, target, o.include_own));
     for (size_t r = 0; r < candidate.size(); ++r) mtif_candidate[r] = candidate[r] && both[r];
-    run.timings["agree_halves_s"] = clock.lap();
+    timings["agree_halves_s"] = clock.lap();
   }
   const Index max_rows = Index(std::llround(o.budget * double(train.num_rows())));
-  std::vector<Outcome> outcomes{judge("full", {}, run.model, run.data, valid)};
-  outcomes.push_back(judge("mtif", select_harmful(score, mtif_candidate, max_rows), run.model, run.data, valid));
+  std::vector<Outcome> outcomes{judge("full", {}, *model, valid)};
+  timings["full_s"] = clock.lap();
+  outcomes.push_back(judge("mtif", select_harmful(score, mtif_candidate, max_rows), *model, valid));
   const Index count = Index(outcomes.back().rows.size());
-  run.timings["mtif_s"] = clock.lap();
+  timings["mtif_s"] = clock.lap();
 
   auto wants = [&](const std::string& b) { return std::find(o.baselines.begin(), o.baselines.end(), b) != o.baselines.end(); };
   std::vector<Outcome> draws;
   if (wants("random")) {
     for (int i = 0; i < o.repeats; ++i)
-      draws.push_back(judge("random", select_random(candidate, count, seed + i), run.model, run.data, valid));
-    run.timings["random_s"] = clock.lap();
+      draws.push_back(judge("random", select_random(candidate, count, seed + i), *model, valid));
+    timings["random_s"] = clock.lap();
   }
   if (wants("loss")) {
-    outcomes.push_back(judge("loss", select_largest(row_training_loss(run.model, train), candidate, count), run.model,
-                             run.data, valid));
-    run.timings["loss_s"] = clock.lap();
+    outcomes.push_back(judge("loss", select_largest(model->row_training_loss(), candidate, count), *model, valid));
+    timings["loss_s"] = clock.lap();
   }
   nlohmann::json task_info = nullptr;
   if (wants("task")) {
-    // Whole tasks by the Newton leave-one-task-out matrix on the validation split (exact for squared loss).
-    Relatedness loto = relatedness_by_newton(run.model, train, valid, targets);
+    // Whole tasks by a leave-one-task-out matrix on the validation split: its columns are the tasks with
+    // validation rows, in task order, as target_tasks lists them.
+    Relatedness loto = model->task_matrix(valid);
+    std::vector<int> columns;
+    for (int c = 0, k = 0; k < valid.num_tasks(); ++k)
+      if (valid.task_rows(k) > 0) {
+        if (target < 0 || k == target) columns.push_back(c);
+        ++c;
+      }
     std::vector<char> allowed(names.size(), 1);
     if (target >= 0 && !o.include_own) allowed[target] = 0;
     std::vector<int> tasks = select_tasks(loto.matrix, columns, allowed, train, max_rows);
-    outcomes.push_back(judge("task", rows_of_tasks(train, tasks), run.model, run.data, valid));
+    timings["task_matrix_s"] = clock.lap();
+    outcomes.push_back(judge("task", rows_of_tasks(train, tasks), *model, valid));
     task_info = nlohmann::json::array();
     for (int k : tasks) task_info.push_back(names[k]);
-    run.timings["task_s"] = clock.lap();
+    timings["task_s"] = clock.lap();
   }
 
   std::vector<nlohmann::json> methods;
@@ -289,7 +335,7 @@ void run_select(const SelectOptions& o) {
     settings.update({{"valid", o.valid}, {"budget", o.budget}, {"target_task", o.target_task},
                      {"include_own", o.include_own}, {"agree_halves", o.agree_halves}, {"baselines", o.baselines}, {"repeats", o.repeats},
                      {"seed", seed}, {"truth", o.truth}, {"scores_on", "validation split"},
-                     {"removal", "weight 0, refit warm-started; 1/n_k kept"}});
+                     {"removal", model->removal()}, {"task_matrix", model->task_matrix_name()}});
     nlohmann::json j = {{"command", "select"},
                         {"settings", settings},
                         {"data", o.data.train},
@@ -301,8 +347,8 @@ void run_select(const SelectOptions& o) {
                         {"full_data", methods.front()},
                         {"methods", nlohmann::json(std::vector<nlohmann::json>(methods.begin() + 1, methods.end()))},
                         {"truth", truth},
-                        {"timings", run.timings},
-                        {"warnings", run.warnings}};
+                        {"timings", timings},
+                        {"warnings", model->warnings}};
     write_json_file(o.out.json, j);
   }
 }
@@ -337,11 +383,11 @@ void register_select(CLI::App& app) {
   cmd->footer(
       "MTIF drops the candidate rows with the most negative loss_change_if_removed on the validation\n"
       "loss of the target task(s) other than the row's own (they hurt them), at most budget x rows; random, loss (largest training loss) and task (whole\n"
-      "tasks, by the Newton LOTO matrix on validation) drop the same number. Test loss is never used\n"
-      "to choose. Example:\n"
+      "tasks, by a LOTO matrix on validation: Newton for the linear model, brute-force refits for --model mlp)\n"
+      "drop the same number. Test loss is never used to choose. --model mlp refits every removal (and the\n"
+      "full data) by --retrain-steps warm-started L-BFGS iterations. Example:\n"
       "  mtif select --train train.csv --valid valid.csv --test test.csv --intercept --budget 0.05 --json sel.json");
   cmd->callback([o] {
-    if (o->model.model != "linear") throw std::invalid_argument("mtif select supports --model linear only");
     run_select(*o);  // --seed (a shared model flag) seeds the random baseline
   });
 }
@@ -367,16 +413,14 @@ void register_sources(CLI::App& app) {
   cmd->add_option("--top", o->top, "rows listed per source task and kind (helps / hurts)")->capture_default_str();
   cmd->footer("Example:\n  mtif sources --train train.csv --test test.csv --target-task task3 --out src.csv --rows-out rows.csv");
   cmd->callback([o] {
-    if (o->model.model != "linear") throw std::invalid_argument("mtif sources supports --model linear only");
-    FittedRun run = read_and_fit(o->data, o->model, o->out.quiet);
-    const Dataset& train = run.data.train;
+    std::unique_ptr<SelectionBackend> model = selection_backend(o->data, o->model, o->out.quiet);
+    const Dataset& train = model->data().train;
     const int target = task_id(train.task_names, o->target_task);
-    Targets targets = task_targets(run.model, run.data.test);
-    int column = -1;
-    for (int t = 0; t < targets.size(); ++t)
-      if (targets.task[t] == target) column = t;
-    if (column < 0) throw std::invalid_argument("the test data has no rows of task " + o->target_task);
-    InfluenceScores scores = linear_influence(run.model, train, *run.solver, targets, ScoreMode::FirstOrder, false);
+    if (model->data().test.task_rows(target) == 0)
+      throw std::invalid_argument("the test data has no rows of task " + o->target_task);
+    std::vector<int> tasks;
+    InfluenceScores scores = model->scores(model->data().test, tasks);
+    const int column = int(std::find(tasks.begin(), tasks.end(), target) - tasks.begin());
     const VectorXd score = scores.total.col(column);
     std::vector<SourceSummary> sources = summarise_sources(score, scores.train_task, train.num_tasks());
     std::stable_sort(sources.begin(), sources.end(), [](auto& a, auto& b) { return a.total < b.total; });
@@ -426,7 +470,7 @@ void register_sources(CLI::App& app) {
       settings["target_task"] = o->target_task;
       settings["top"] = o->top;
       write_json_file(o->out.json, {{"command", "sources"}, {"settings", settings}, {"output", o->out_path},
-                                    {"rows_output", o->rows_path}, {"timings", run.timings}, {"warnings", run.warnings}});
+                                    {"rows_output", o->rows_path}, {"timings", model->timings}, {"warnings", model->warnings}});
     }
   });
 }

@@ -28,6 +28,17 @@ namespace mtif::cli {
 void print_relatedness(const Eigen::MatrixXd& m, const std::vector<std::string>& names);
 }  // namespace mtif::cli
 
+#include <nlohmann/json.hpp>
+#include "mtif/validation.hpp"
+namespace mtif::cli {
+// Agreement of a task matrix with brute-force leave-one-task-out (the
+// "versus_retrain" object of relatedness --validate, the same for every model):
+// Spearman per target over all sources and over the other tasks only, Pearson,
+// largest error relative to the truth's largest entry, timings.
+nlohmann::json compare_with_truth(const Relatedness& r, const Relatedness& truth, const Targets& targets,
+                                  const std::vector<std::string>& names);
+}  // namespace mtif::cli
+
 #include "mtif/validation.hpp"
 namespace mtif::cli {
 // Prints the LDS per target and its mean.

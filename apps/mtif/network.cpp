@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <functional>
 #include <iostream>
 #include <memory>
 
@@ -10,10 +11,13 @@
 #include "mtif/iterative_solvers.hpp"
 #include "mtif/mlp_curvature.hpp"
 #include "mtif/mlp_ekfac.hpp"
+#include "mtif/mlp_task_affinity.hpp"
 #include "mtif/mlp_validation.hpp"
 #include "mtif/mpi_world.hpp"
 #include "mtif/output.hpp"
 #include "mtif/score_files.hpp"
+#include "mtif/selection.hpp"
+#include "selection_backend.hpp"
 
 namespace mtif::cli {
 
@@ -50,21 +54,31 @@ MlpRetrainProtocol protocol_of(const NetworkOptions& n) {
   return p;
 }
 
-NetworkRun read_and_fit_network(const DataOptions& data, const ModelOptions& m, bool quiet) {
+NetworkRun read_network_data(const DataOptions& data, const ModelOptions& m, bool quiet) {
   if (mpi_world() && mpi_world()->size() > 1)
     throw std::runtime_error("--model mlp runs in one process: run it without mpirun");
   NetworkRun run;
   Stopwatch clock;
   run.data = read_checked_data(data, m, quiet);
-  const Dataset& train = run.data.train;
   run.timings["read_s"] = clock.lap();
+  return run;
+}
+
+// Trains (or loads) and polishes the network; `before_step` watches the
+// optimiser's run (tag/gradcos) without changing it.
+void fit_network(NetworkRun& run, const ModelOptions& m, bool quiet,
+                 std::function<void(long, const MlpModel&)> before_step = {}) {
+  Stopwatch clock;
+  const Dataset& train = run.data.train;
   if (!m.model_file.empty()) {
     LoadedMlp loaded = mlp_from_json(read_json_file(m.model_file));
     if (loaded.task_names != train.task_names || loaded.feature_names != train.feature_names)
       throw std::runtime_error(m.model_file + ": the model's tasks or features do not match the training data");
     run.model = std::move(loaded.model);
   } else {
-    run.model = train_mlp(train, network_config(m, train));
+    MlpTrainOptions options;
+    options.before_step = std::move(before_step);
+    run.model = train_mlp(train, network_config(m, train), options);
     run.timings["train_s"] = clock.lap();
     if (m.net.polish_steps > 0) {
       MlpRetrainProtocol polish;
@@ -85,6 +99,11 @@ NetworkRun read_and_fit_network(const DataOptions& data, const ModelOptions& m, 
   run.targets = mlp_task_targets(run.model, run.data.test);
   info(quiet, fmt::format("network: trunk {} -> {} shared parameters, {} heads; max |gradient| {:.2e}",
                           fmt::join(m.net.hidden, "x"), run.model.shared_size(), run.model.num_tasks(), worst));
+}
+
+NetworkRun read_and_fit_network(const DataOptions& data, const ModelOptions& m, bool quiet) {
+  NetworkRun run = read_network_data(data, m, quiet);
+  fit_network(run, m, quiet);
   return run;
 }
 
@@ -228,11 +247,53 @@ void network_loo(const DataOptions& data, const ModelOptions& m, const OutputOpt
   }
 }
 
+namespace {
+// Optimiser steps of the fit's training run (train_mlp's default count).
+long training_steps(const MlpConfig& c, Index rows) {
+  const Index batch = std::min<Index>(c.batch_size, rows);
+  return long(c.epochs) * long((rows + batch - 1) / batch);
+}
+
+// The columns of a K x K source x target matrix that the targets name.
+MatrixXd target_columns(const MatrixXd& m, const MlpTargets& targets) {
+  MatrixXd out(m.rows(), targets.task.size());
+  for (size_t t = 0; t < targets.task.size(); ++t) out.col(Index(t)) = m.col(targets.task[t]);
+  return out;
+}
+
+nlohmann::json trajectory_details(const MlpConfig& c, const MlpTaskAffinity& a, const NetworkTrajectory& t,
+                                  Index rows) {
+  return {{"optimizer", fmt::format("the fit's own {} run (minibatch {}, {} epochs, lr {}, seed {}), before the "
+                                    "L-BFGS polish",
+                                    c.optimizer, std::min<Index>(c.batch_size, rows), c.epochs, c.learning_rate, c.seed)},
+          {"steps", training_steps(c, rows)},
+          {"every", t.every},
+          {"observed_steps", a.observed_steps()},
+          {"learning_rate", a.lookahead_rate()},
+          {"lookahead", "plain gradient step on the shared trunk with the source task's gradient, heads unchanged"},
+          {"task_loss", "mean training loss of each task over all its rows, no weight decay"},
+          {"averaged_over", t.every == 1 ? std::string("every optimiser step of the training run")
+                                         : fmt::format("optimiser steps 0, {0}, {1}, ... of the training run", t.every,
+                                                       2 * t.every)}};
+}
+}  // namespace
+
 void network_relatedness(const DataOptions& data, const ModelOptions& m, const OutputOptions& out,
-                         const std::string& method, const std::string& matrix_path, bool validate) {
+                         const std::string& method, const std::string& matrix_path, bool validate,
+                         const NetworkTrajectory& trajectory) {
   if (method == "newton") throw std::invalid_argument("--method newton is for the linear model; use mtif or retrain");
-  NetworkRun run = read_and_fit_network(data, m, out.quiet);
+  const bool affinity_method = method == "tag" || method == "gradcos";
+  if (affinity_method && !m.model_file.empty())
+    throw std::invalid_argument("--method tag/gradcos observes the network's training run: drop --model-file");
+  NetworkRun run = read_network_data(data, m, out.quiet);
   const Dataset& train = run.data.train;
+  const MlpConfig config = network_config(m, train);
+  std::unique_ptr<MlpTaskAffinity> affinity;
+  if (affinity_method)
+    affinity = std::make_unique<MlpTaskAffinity>(
+        train, config, MlpAffinityOptions{trajectory.every, trajectory.lookahead_rate, method == "tag"});
+  fit_network(run, m, out.quiet, affinity ? [&](long step, const MlpModel& now) { affinity->observe(step, now); }
+                                          : std::function<void(long, const MlpModel&)>{});
   MlpRetrainProtocol protocol = protocol_of(m.net);
   Relatedness r;
   Stopwatch clock;
@@ -240,6 +301,11 @@ void network_relatedness(const DataOptions& data, const ModelOptions& m, const O
     r.method = "mtif";
     r.matrix = sum_by_source_task(network_scores(run, m.net, false), train.num_tasks());
     r.seconds = clock.lap();
+  } else if (affinity_method) {
+    r.method = method;
+    r.matrix = target_columns(method == "tag" ? affinity->tag() : affinity->gradcos(), run.targets);
+    r.seconds = affinity->seconds();  // the observations only; the training run is the fit's own
+    run.timings["affinity_s"] = r.seconds;
   } else {
     r = mlp_relatedness_by_retraining(run.model, train, run.data.test, run.targets, protocol);
   }
@@ -254,17 +320,18 @@ void network_relatedness(const DataOptions& data, const ModelOptions& m, const O
   if (!out.json.empty()) {
     nlohmann::json j = base_summary("relatedness", data, m, run);
     j["settings"]["method"] = method;
+    if (affinity) j["settings"]["trajectory"] = trajectory_details(config, *affinity, trajectory, train.num_rows());
     j["matrix"] = matrix_to_json(r.matrix);
+    j["output"] = matrix_path;
     j["seconds"] = r.seconds;
     j["sources"] = train.task_names;
+    std::vector<std::string> target_names;
+    for (int k : run.targets.task) target_names.push_back(train.task_names[k]);
+    j["targets"] = target_names;
     if (validate) {
       Relatedness truth = mlp_relatedness_by_retraining(run.model, train, run.data.test, run.targets, protocol);
-      double sum = 0;
-      for (Index t = 0; t < r.matrix.cols(); ++t) sum += spearman(r.matrix.col(t), truth.matrix.col(t));
-      j["versus_retrain"] = {{"mean_spearman", sum / double(r.matrix.cols())},
-                             {"protocol", protocol.describe()},
-                             {"retrain_seconds", truth.seconds},
-                             {"speedup_vs_retrain", truth.seconds / std::max(r.seconds, 1e-9)}};
+      j["versus_retrain"] = compare_with_truth(r, truth, targets, train.task_names);
+      j["versus_retrain"]["protocol"] = protocol.describe();
     }
     write_summary(out, j);
   }
@@ -292,6 +359,79 @@ void network_lds(const DataOptions& data, const ModelOptions& m, const OutputOpt
     j["output"] = lds_path;
     write_summary(out, j);
   }
+}
+
+namespace {
+// Judged by its per-row losses and head outputs, like the linear model.
+SplitEvaluation evaluate_network(const MlpModel& model, const Dataset& data) {
+  return evaluate_outputs(model.row_losses(data), model.outputs(data), data,
+                          model.config().head == HeadKind::Regression);
+}
+
+// The network behind mtif select / sources: scores by the fit's solver (one
+// iHVP per validation target), removals by warm-started refits under the
+// validation protocol (--retrain-steps L-BFGS iterations), the whole-task
+// baseline by brute-force leave-one-task-out under the same protocol.
+class NetworkSelection final : public SelectionBackend {
+ public:
+  NetworkSelection(const DataOptions& data, const ModelOptions& m, bool quiet)
+      : net_(m.net), run_(read_and_fit_network(data, m, quiet)), protocol_(protocol_of(m.net)) {
+    Stopwatch clock;
+    solver_ = make_solver(run_, net_);
+    rows_ = std::make_unique<MlpRowGradients>(run_.model, run_.data.train);
+    run_.timings["curvature_s"] = clock.lap();
+    timings = run_.timings;
+    warnings = run_.warnings;
+  }
+  const TrainTest& data() const override { return run_.data; }
+  bool squared() const override { return run_.model.config().head == HeadKind::Regression; }
+  InfluenceScores scores(const Dataset& eval, std::vector<int>& tasks) override {
+    MlpTargets targets = mlp_task_targets(run_.model, eval);
+    tasks = targets.task;
+    InfluenceScores s = mlp_influence(run_.model, run_.data.train, *rows_, *solver_.solver, targets, false);
+    for (const auto& w : solver_.solver->warnings())
+      if (std::find(warnings.begin(), warnings.end(), w) == warnings.end()) warnings.push_back(w);
+    return s;
+  }
+  std::pair<SplitEvaluation, SplitEvaluation> judge(const std::string&, const std::vector<Index>& rows,
+                                                    const Dataset& valid) override {
+    const Dataset& train = run_.data.train;
+    const std::vector<Index> stored = train.stored_row_of_file_row();
+    VectorXd weight = VectorXd::Ones(train.num_rows());
+    for (Index r : rows) weight(stored[r]) = 0;
+    MlpModel refit = mlp_retrain(run_.model, train, weight, protocol_);
+    return {evaluate_network(refit, valid), evaluate_network(refit, run_.data.test)};
+  }
+  VectorXd row_training_loss() const override {
+    const Dataset& train = run_.data.train;
+    const VectorXd stored_loss = run_.model.row_losses(train);
+    VectorXd out(train.num_rows());
+    for (Index i = 0; i < train.num_rows(); ++i) out(train.file_row[i]) = stored_loss(i);
+    return out;
+  }
+  Relatedness task_matrix(const Dataset& valid) override {
+    return mlp_relatedness_by_retraining(run_.model, run_.data.train, valid, mlp_task_targets(run_.model, valid),
+                                         protocol_);
+  }
+  std::string task_matrix_name() const override {
+    return "brute-force leave-one-task-out on the validation split, " + protocol_.describe();
+  }
+  std::string removal() const override {
+    return "weight 0 (1/n_k kept), " + protocol_.describe() + "; the full data is refitted the same way";
+  }
+
+ private:
+  NetworkOptions net_;
+  NetworkRun run_;
+  MlpRetrainProtocol protocol_;
+  SolverBundle solver_;
+  std::unique_ptr<MlpRowGradients> rows_;
+};
+}  // namespace
+
+std::unique_ptr<SelectionBackend> network_selection_backend(const DataOptions& data, const ModelOptions& model,
+                                                            bool quiet) {
+  return std::make_unique<NetworkSelection>(data, model, quiet);
 }
 
 }  // namespace mtif::cli

@@ -13,8 +13,15 @@ void network_influence(const DataOptions& data, const ModelOptions& model, const
                        const std::string& scores_path, const std::string& targets, const std::string& mode);
 void network_loo(const DataOptions& data, const ModelOptions& model, const OutputOptions& out,
                  const std::string& rows, const std::string& loo_path, const std::string& targets);
+// tag/gradcos for the network: measured along the fit's own training run.
+struct NetworkTrajectory {
+  long every = 1;             // before every s-th optimiser step
+  double lookahead_rate = 0;  // TAG's lookahead step; 0: the fit's learning rate
+};
+
 void network_relatedness(const DataOptions& data, const ModelOptions& model, const OutputOptions& out,
-                         const std::string& method, const std::string& matrix_path, bool validate);
+                         const std::string& method, const std::string& matrix_path, bool validate,
+                         const NetworkTrajectory& trajectory);
 void network_lds(const DataOptions& data, const ModelOptions& model, const OutputOptions& out, int subsets,
                  double keep, std::uint64_t seed, const std::string& lds_path);
 

@@ -67,8 +67,9 @@ void network_loo(const DataOptions& data, const ModelOptions& model, const Outpu
   plugin().network_loo(data, model, out, rows, loo_path, targets);
 }
 void network_relatedness(const DataOptions& data, const ModelOptions& model, const OutputOptions& out,
-                         const std::string& method, const std::string& matrix_path, bool validate) {
-  plugin().network_relatedness(data, model, out, method, matrix_path, validate);
+                         const std::string& method, const std::string& matrix_path, bool validate,
+                         const NetworkTrajectory& trajectory) {
+  plugin().network_relatedness(data, model, out, method, matrix_path, validate, trajectory);
 }
 void network_lds(const DataOptions& data, const ModelOptions& model, const OutputOptions& out, int subsets,
                  double keep, std::uint64_t seed, const std::string& lds_path) {
@@ -80,6 +81,11 @@ void mtl_fit(const DataOptions& data, const ModelOptions& model, const OutputOpt
 void mtl_relatedness(const DataOptions& data, const ModelOptions& model, const OutputOptions& out,
                      const std::string& method, const std::string& matrix_path) {
   plugin().mtl_relatedness(data, model, out, method, matrix_path);
+}
+
+std::unique_ptr<SelectionBackend> network_selection_backend(const DataOptions& data, const ModelOptions& model,
+                                                            bool quiet) {
+  return plugin().network_selection_backend(data, model, quiet);
 }
 
 }  // namespace mtif::cli

@@ -8,15 +8,18 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
+#include "network.hpp"
 #include "options.hpp"
+#include "selection_backend.hpp"
 
 namespace mtif::cli {
 
 // Bump when the table or any entry's signature changes: a stale plugin is
 // refused with a message instead of being called with the wrong arguments.
-constexpr int kNetworkPluginAbi = 1;
+constexpr int kNetworkPluginAbi = 2;
 constexpr const char* kNetworkPluginFile = "libmtif_network.so";
 constexpr const char* kNetworkPluginSymbol = "mtif_network_plugin";
 
@@ -28,12 +31,13 @@ struct NetworkPlugin {
   void (*network_loo)(const DataOptions&, const ModelOptions&, const OutputOptions&, const std::string&,
                       const std::string&, const std::string&);
   void (*network_relatedness)(const DataOptions&, const ModelOptions&, const OutputOptions&, const std::string&,
-                              const std::string&, bool);
+                              const std::string&, bool, const NetworkTrajectory&);
   void (*network_lds)(const DataOptions&, const ModelOptions&, const OutputOptions&, int, double, std::uint64_t,
                       const std::string&);
   void (*mtl_fit)(const DataOptions&, const ModelOptions&, const OutputOptions&);
   void (*mtl_relatedness)(const DataOptions&, const ModelOptions&, const OutputOptions&, const std::string&,
                           const std::string&);
+  std::unique_ptr<SelectionBackend> (*network_selection_backend)(const DataOptions&, const ModelOptions&, bool);
 };
 
 }  // namespace mtif::cli

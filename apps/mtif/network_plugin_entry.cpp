@@ -7,7 +7,8 @@
 
 extern "C" __attribute__((visibility("default"))) const mtif::cli::NetworkPlugin* mtif_network_plugin() {
   using namespace mtif::cli;
-  static const NetworkPlugin table{kNetworkPluginAbi, &network_fit,     &network_influence, &network_loo,
-                                   &network_relatedness, &network_lds, &mtl_fit,           &mtl_relatedness};
+  static const NetworkPlugin table{kNetworkPluginAbi,    &network_fit, &network_influence, &network_loo,
+                                   &network_relatedness, &network_lds, &mtl_fit,           &mtl_relatedness,
+                                   &network_selection_backend};
   return &table;
 }

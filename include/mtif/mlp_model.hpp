@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -54,6 +55,8 @@ class MlpModel {
   void set_parameters(const BlockVector& w);
 
   VectorXd row_losses(const Dataset& data) const;      // per stored row
+  // Head outputs per stored row: n x 1 (regression value or binary logit) or n x classes.
+  MatrixXd outputs(const Dataset& data) const;
   VectorXd task_mean_loss(const Dataset& data) const;  // V_k (NaN without rows)
   // Objective of mtif-math.md 1 with sample weights (nullptr = all 1), and its gradient.
   double objective(const Dataset& train, const VectorXd* weight = nullptr) const;
@@ -74,6 +77,11 @@ struct MlpTrainOptions {
   // (logistic) or none (squared: the loss decides).
   EarlyStopping stopping;
   EpochSelection* selection = nullptr;    // if given, receives what the selection did
+  // Called before every optimiser step with the step index and the model as it
+  // stands (e.g. to measure task affinities along the real trajectory). It must
+  // not change the model; it does not touch the optimiser or the batch order,
+  // so the fit is the same with or without it.
+  std::function<void(long step, const MlpModel& model)> before_step;
 };
 
 // Minibatches draw rows uniformly; each row's loss is scaled by n / (batch * n_k)

@@ -65,6 +65,10 @@ struct SplitEvaluation {
   VectorXd loss, rmse, accuracy, auc;
 };
 SplitEvaluation evaluate(const LinearModel& model, const Dataset& data);
+// The same from any model's per-row losses and outputs (stored order). One
+// output column: a regression value (squared) or a binary logit (accuracy at
+// 0, AUC); several: class scores (accuracy of the arg max, no AUC).
+SplitEvaluation evaluate_outputs(const VectorXd& row_loss, const MatrixXd& outputs, const Dataset& data, bool squared);
 // Mean over the listed tasks (skipping NaN).
 double mean_over(const VectorXd& per_task, const std::vector<int>& tasks);
 

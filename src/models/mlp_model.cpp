@@ -214,6 +214,12 @@ VectorXd MlpModel::row_losses(const Dataset& data) const {
   return Eigen::Map<const VectorXd>(l.data_ptr<double>(), l.numel());
 }
 
+MatrixXd MlpModel::outputs(const Dataset& data) const {
+  torch::NoGradGuard no_grad;
+  TorchData t = to_torch(data);
+  return to_eigen(impl_->outputs(impl_->features(t.x), t.task_begin));
+}
+
 VectorXd MlpModel::task_mean_loss(const Dataset& data) const {
   VectorXd l = row_losses(data);
   VectorXd out(data.num_tasks());
@@ -293,6 +299,7 @@ MlpModel train_mlp(const Dataset& train, const MlpConfig& config, const MlpTrain
   const Dataset* validation = options.stopping.validation;
   BestWeights best(params, options.stopping.patience);
   for (long step = 0; step < steps; ++step) {
+    if (options.before_step) options.before_step(step, model);
     if (cursor + batch > n) {
       std::shuffle(order.begin(), order.end(), rng);
       cursor = 0;

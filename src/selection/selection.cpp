@@ -147,22 +147,37 @@ VectorXd row_training_loss(const LinearModel& model, const Dataset& train) {
 }
 
 SplitEvaluation evaluate(const LinearModel& model, const Dataset& data) {
+  const VectorXd f = model.predict(data);
+  VectorXd row_loss(data.num_rows());
+  for (Index i = 0; i < data.num_rows(); ++i) row_loss(i) = loss_value(model.config.loss, f(i), data.y(i));
+  return evaluate_outputs(row_loss, f, data, model.config.loss == LossKind::Squared);
+}
+
+SplitEvaluation evaluate_outputs(const VectorXd& row_loss, const MatrixXd& outputs, const Dataset& data, bool squared) {
   const int K = data.num_tasks();
   SplitEvaluation e;
-  e.loss = task_mean_loss(model, data);
-  e.rmse = e.accuracy = e.auc = VectorXd::Constant(K, kNaN);
-  const VectorXd f = model.predict(data);
+  e.loss = e.rmse = e.accuracy = e.auc = VectorXd::Constant(K, kNaN);
   for (int k = 0; k < K; ++k) {
     const Index b = data.task_begin[k], n = data.task_rows(k);
     if (n == 0) continue;
-    const VectorXd fk = f.segment(b, n), yk = data.task_y(k);
-    if (model.config.loss == LossKind::Squared) {
-      e.rmse(k) = std::sqrt((fk - yk).squaredNorm() / double(n));
-    } else {
+    e.loss(k) = row_loss.segment(b, n).mean();
+    const VectorXd yk = data.task_y(k);
+    if (squared) {
+      e.rmse(k) = std::sqrt((outputs.col(0).segment(b, n) - yk).squaredNorm() / double(n));
+    } else if (outputs.cols() == 1) {
+      const VectorXd fk = outputs.col(0).segment(b, n);
       double correct = 0;
       for (Index i = 0; i < n; ++i) correct += (fk(i) > 0) == (yk(i) == 1.0);
       e.accuracy(k) = correct / double(n);
       e.auc(k) = auc(fk, yk);
+    } else {
+      double correct = 0;
+      for (Index i = 0; i < n; ++i) {
+        Index predicted = 0;
+        outputs.row(b + i).maxCoeff(&predicted);
+        correct += double(predicted) == yk(i);
+      }
+      e.accuracy(k) = correct / double(n);
     }
   }
   return e;

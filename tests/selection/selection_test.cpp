@@ -74,6 +74,30 @@ TEST(Selection, MetricsMatchTheirDefinitions) {
   }
 }
 
+// Several output columns (softmax heads): accuracy of the arg max by hand, no AUC.
+TEST(Selection, ClassScoresAreJudgedByTheirArgMax) {
+  RawRows raw;
+  raw.feature_names = {"x"};
+  raw.task_names = {"a", "b"};
+  raw.values = {0, 0, 0, 0, 0};
+  raw.y = {0, 2, 1, 1, 0};
+  raw.task = {0, 0, 0, 1, 1};
+  Dataset data = make_dataset(raw, "classes");
+  MatrixXd scores(5, 3);
+  scores << 0.9, 0.1, 0.0,   // a: predicts 0, right
+            0.0, 0.2, 0.8,   // a: predicts 2, right
+            0.5, 0.1, 0.4,   // a: predicts 0, wrong (1)
+            0.1, 0.7, 0.2,   // b: predicts 1, right
+            0.2, 0.3, 0.5;   // b: predicts 2, wrong (0)
+  const VectorXd row_loss = (VectorXd(5) << 1, 2, 3, 4, 6).finished();
+  SplitEvaluation e = evaluate_outputs(row_loss, scores, data, false);
+  EXPECT_NEAR(e.accuracy(0), 2.0 / 3.0, 1e-15);
+  EXPECT_NEAR(e.accuracy(1), 0.5, 1e-15);
+  EXPECT_NEAR(e.loss(0), 2.0, 1e-15);
+  EXPECT_NEAR(e.loss(1), 5.0, 1e-15);
+  EXPECT_TRUE(std::isnan(e.auc(0)) && std::isnan(e.rmse(1)));
+}
+
 TEST(Selection, SourceSummariesAddUp) {
   VectorXd score(5);
   score << 1, -2, 3, -4, 0.5;
