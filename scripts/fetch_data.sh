@@ -56,6 +56,18 @@ work="$(mktemp -d "$data/.fetch.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 
 die() { echo "fetch_data: $*" >&2; exit 1; }
+# apt_knows PACKAGE: true when apt has the package in its lists; on a machine whose lists were
+# never fetched (or were cleaned), refresh them once (as root or with sudo) and ask again.
+apt_refreshed=0
+apt_knows() {
+  apt-cache show "$1" >/dev/null 2>&1 && return 0
+  [ "$apt_refreshed" = 0 ] || return 1
+  apt_refreshed=1
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get update -qq >/dev/null 2>&1 || return 1
+  apt-cache show "$1" >/dev/null 2>&1
+}
 need() { command -v "$1" >/dev/null 2>&1 || die "'$1' is not installed ($2)"; }
 # True when every named file exists and is non-empty in folder $1.
 complete() { local dir="$1" f; shift; for f in "$@"; do [ -s "$dir/$f" ] || return 1; done; }
@@ -74,7 +86,7 @@ fetch_fashion() {
   else
     need apt-get "Debian's apt is needed for $pkg"
     need dpkg-deb "Debian's dpkg is needed for $pkg"
-    apt-cache show "$pkg" >/dev/null 2>&1 ||
+    apt_knows "$pkg" ||
       die "apt does not know package $pkg (run 'apt-get update' first, or this is not Debian bookworm or later)"
     (cd "$work" && apt-get download -q "$pkg") >"$work/apt.log" 2>&1 ||
       die "cannot download Debian package $pkg (offline?): $(grep -m1 '^E:' "$work/apt.log" || tail -n1 "$work/apt.log")"
@@ -132,7 +144,7 @@ fetch_real() {
   fi
   local pkg
   for pkg in r-cran-bayesm r-cran-mlmrev; do
-    apt-cache show "$pkg" >/dev/null 2>&1 ||
+    apt_knows "$pkg" ||
       die "apt does not know package $pkg (run 'apt-get update' first, or this is not Debian bookworm or later)"
     (cd "$work" && apt-get download -q "$pkg") >"$work/apt.log" 2>&1 ||
       die "cannot download Debian package $pkg (offline?): $(grep -m1 '^E:' "$work/apt.log" || tail -n1 "$work/apt.log")"
