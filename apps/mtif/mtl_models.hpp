@@ -1,6 +1,6 @@
 // The subcommands' path for --model vmtl|feedback and relatedness --method
-// vmtl|feedback. Built with LibTorch into mtl_models.cpp; without it,
-// mtl_models_stub.cpp says so.
+// vmtl|feedback. Built with LibTorch into the plugin (mtl_models.cpp); network_loader.cpp
+// forwards to it and says what is missing when the plugin is not there.
 #pragma once
 
 #include <string>

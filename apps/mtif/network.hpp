@@ -1,5 +1,6 @@
 // The subcommands' path for --model mlp (the shared-bottom network). Built
-// with LibTorch into network.cpp; without it, network_stub.cpp says so.
+// with LibTorch into the plugin (network.cpp); network_loader.cpp forwards to it and
+// says what is missing when the plugin is not there.
 #pragma once
 
 #include <string>
