@@ -12,8 +12,6 @@
 
 namespace mtif::cli {
 
-bool is_mtl_model(const std::string& name) { return name == "vmtl" || name == "feedback"; }
-
 namespace {
 VmtlConfig vmtl_config(const ModelOptions& o) {
   VmtlConfig c;

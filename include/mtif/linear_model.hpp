@@ -43,6 +43,9 @@ struct LinearModel {
   VectorXd predict(const Dataset& data) const;
 };
 
+// All weights zero: the start of a cold fit and of the TAG / gradcos trajectories.
+LinearModel zero_linear_model(const Dataset& train, const LinearConfig& config);
+
 // Sample weights sigma (mtif-math.md 1): one per stored row; nullptr = all ones.
 // The per-task normalisation 1/n_k always uses the full row count of the task,
 // so a weight of 0 removes a row from exactly the objective the influence

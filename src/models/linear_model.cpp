@@ -9,16 +9,6 @@
 namespace mtif {
 namespace {
 
-LinearModel zero_model(const Dataset& train, const LinearConfig& config) {
-  LinearModel m;
-  m.config = config;
-  m.feature_names = train.feature_names;
-  m.task_names = train.task_names;
-  m.theta.assign(train.num_tasks(), VectorXd::Zero(train.num_features()));
-  m.gamma = VectorXd::Zero(train.num_features());
-  return m;
-}
-
 double max_abs(const BlockVector& g) {
   double out = g.gamma.cwiseAbs().maxCoeff();
   for (const auto& t : g.theta) out = std::max(out, t.cwiseAbs().maxCoeff());
@@ -67,7 +57,7 @@ double linear_objective(const LinearModel& model, const Dataset& train, const Ve
 // a second is taken only if rounding left the gradient above tolerance.
 LinearModel fit_linear(const Dataset& train, const LinearConfig& config, const VectorXd* sample_weight,
                        const LinearModel* warm_start, const RowSum* rows) {
-  LinearModel model = warm_start ? *warm_start : zero_model(train, config);
+  LinearModel model = warm_start ? *warm_start : zero_linear_model(train, config);
   model.config = config;
   model.report = FitReport{};
   double objective = linear_objective(model, train, sample_weight, rows);
@@ -167,6 +157,16 @@ LinearModel linear_model_from_json(const nlohmann::json& j) {
     m.report.gradient_max_abs = j["fit"].value("gradient_max_abs", 0.0);
     m.report.converged = j["fit"].value("converged", true);
   }
+  return m;
+}
+
+LinearModel zero_linear_model(const Dataset& train, const LinearConfig& config) {
+  LinearModel m;
+  m.config = config;
+  m.feature_names = train.feature_names;
+  m.task_names = train.task_names;
+  m.theta.assign(train.num_tasks(), VectorXd::Zero(train.num_features()));
+  m.gamma = VectorXd::Zero(train.num_features());
   return m;
 }
 

@@ -24,16 +24,6 @@ struct StepView {
   const MatrixXd& shared_gradient;
 };
 
-LinearModel zero_linear_model(const Dataset& train, const LinearConfig& config) {
-  LinearModel m;
-  m.config = config;
-  m.feature_names = train.feature_names;
-  m.task_names = train.task_names;
-  m.theta.assign(train.num_tasks(), VectorXd::Zero(train.num_features()));
-  m.gamma = VectorXd::Zero(train.num_features());
-  return m;
-}
-
 // The default step: power iteration approaches lambda_max from below, so a 5%
 // margin keeps eta well under the stability limit 2 / lambda_max.
 double default_step(const LinearConfig& config, const Dataset& train) {
