@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
 #include <iostream>
 
 #include "commands.hpp"
@@ -20,6 +21,7 @@ VmtlConfig vmtl_config(const ModelOptions& o) {
   c.batch_size = o.net.batch_size;
   c.learning_rate = o.net.learning_rate;
   c.seed = o.net.seed;
+  c.regression = o.mtl.regression;
   c.train_samples = o.mtl.mc_samples;
   c.test_samples = o.mtl.test_samples;
   c.kl_w_weight = o.mtl.kl_weight;
@@ -62,10 +64,12 @@ MtlRun run_model(const std::string& kind, const DataOptions& data, const ModelOp
   if (mpi_world() && mpi_world()->size() > 1)
     throw std::runtime_error("--model " + kind + " runs in one process: run it without mpirun");
   if (!model.model_file.empty()) throw std::invalid_argument("--model-file is not supported for --model " + kind);
-  ModelOptions classes = model;
-  classes.loss = "softmax";  // both are classifiers: targets must be class ids
+  if (model.mtl.regression && kind != "vmtl") throw std::invalid_argument("--regression needs --model vmtl");
+  const bool regression = model.mtl.regression;
+  ModelOptions targets = model;
+  targets.loss = regression ? "squared" : "softmax";  // classifiers: targets must be class ids
   MtlRun run;
-  run.data = read_checked_data(data, classes, quiet);
+  run.data = read_checked_data(data, targets, quiet);
   const Dataset &train = run.data.train, &test = run.data.test;
   Stopwatch clock;
   VectorXd acc, loss;
@@ -73,7 +77,7 @@ MtlRun run_model(const std::string& kind, const DataOptions& data, const ModelOp
   if (kind == "vmtl") {
     VmtlModel m = train_vmtl(train, vmtl_config(model));
     run.summary["timings"]["train_s"] = clock.lap();
-    acc = m.task_accuracy(test);
+    if (!regression) acc = m.task_accuracy(test);
     loss = m.task_mean_loss(test);
     run.summary["alpha"] = matrix_to_json(m.alpha());
     run.summary["beta"] = matrix_to_json(m.beta());
@@ -81,7 +85,7 @@ MtlRun run_model(const std::string& kind, const DataOptions& data, const ModelOp
     // Source j, target t: the weight of task j's posterior in task t's prior.
     run.relatedness.matrix = m.alpha().transpose();
     run.summary["beta_by_source"] = matrix_to_json(m.beta().transpose());
-    run.value_meaning = "alpha: weight of the source task's classifier posterior in the target task's prior "
+    run.value_meaning = "alpha: weight of the source task's classifier (regressor) posterior in the target task's prior "
                         "(each target's weights over the other tasks sum to 1)";
   } else {
     FeedbackModel m = train_feedback(train, feedback_config(model));
@@ -96,13 +100,17 @@ MtlRun run_model(const std::string& kind, const DataOptions& data, const ModelOp
     run.value_meaning = "rise of the target task's mean test loss when the feedback from the source task is cut";
   }
   run.relatedness.seconds = clock.lap();
-  run.summary["test_accuracy"] = as_vector(acc);
-  run.summary["test_loss"] = as_vector(loss);
   run.summary["tasks"] = train.task_names;
+  run.summary["test_loss"] = as_vector(loss);  // mean squared error for regression
+  if (regression)
+    run.summary["test_rmse"] = as_vector(loss.cwiseSqrt());
+  else
+    run.summary["test_accuracy"] = as_vector(acc);
   if (!quiet) {
-    std::cout << "task, test accuracy, mean test loss\n";
+    std::cout << (regression ? "task, test RMSE, test mean squared error\n" : "task, test accuracy, mean test loss\n");
     for (int k = 0; k < test.num_tasks(); ++k)
-      std::cout << fmt::format("{}, {:.4f}, {:.6g}\n", test.task_names[k], acc(k), loss(k));
+      std::cout << fmt::format("{}, {:.4f}, {:.6g}\n", test.task_names[k], regression ? std::sqrt(loss(k)) : acc(k),
+                               loss(k));
   }
   return run;
 }

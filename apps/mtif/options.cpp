@@ -42,7 +42,7 @@ void add_model_options(CLI::App* cmd, ModelOptions& o) {
   cmd->add_option("--model", o.model,
                   "model family: linear (exact, block Hessian), mlp (shared-bottom network), vmtl (variational MTL "
                   "with Gumbel-softmax priors) or feedback (output-level feedback MTL); vmtl and feedback are "
-                  "classifiers over class ids 0..C-1 and ignore --loss")
+                  "classifiers over class ids 0..C-1 and ignore --loss (vmtl --regression: real targets)")
       ->check(CLI::IsMember({"linear", "mlp", "vmtl", "feedback"}))
       ->capture_default_str();
   cmd->add_option("--loss", o.loss, "squared (regression), logistic (0/1 targets) or softmax (classes 0..C-1, mlp)")
@@ -64,6 +64,9 @@ void add_mtl_options(CLI::App* cmd, MtlOptions& m) {
   const std::string g = "VMTL and feedback MTL (--model vmtl|feedback; also --hidden, --epochs, --lr, --batch-size, --seed)";
   cmd->add_option("--mc-samples", m.mc_samples, "vmtl: Monte Carlo samples of (z, w) per training step")
       ->check(CLI::PositiveNumber)->capture_default_str()->group(g);
+  cmd->add_flag("--regression", m.regression,
+               "vmtl: real targets, a Bayesian linear regressor per task with squared error (default: classes)")
+      ->group(g);
   cmd->add_option("--test-samples", m.test_samples, "vmtl: samples averaged at prediction")
       ->check(CLI::PositiveNumber)->capture_default_str()->group(g);
   cmd->add_option("--kl-weight", m.kl_weight, "vmtl: classifier KL weight after warm-up (times 1/n_t)")

@@ -50,6 +50,7 @@ struct NetworkOptions {
 // encoder widths, epochs, lr, batch size, weight decay and seed come from
 // NetworkOptions.
 struct MtlOptions {
+  bool regression = false;      // VMTL: a Bayesian regressor per task, squared error (default: classifier)
   int mc_samples = 3;           // VMTL: Monte Carlo samples per training step
   int test_samples = 20;        // VMTL: samples averaged at prediction
   double kl_weight = 1.0;       // VMTL: classifier KL weight after warm-up (times 1/n_t)

@@ -1,16 +1,19 @@
 // Variational multitask learning with Gumbel-softmax priors (VMTL; Shen,
 // Zhen, Worring and Shao, NeurIPS 2021) for classification tasks that share
-// one label space (e.g. Rotated MNIST: one task per rotation angle).
+// one label space (e.g. Rotated MNIST: one task per rotation angle), or, with
+// VmtlConfig::regression, regression tasks with one real target (e.g. the
+// rotation angle of each digit, one task per digit class).
 //
 //   encoder    shared Bayesian MLP, mean-field Gaussian weights, sampled with
 //              the local reparameterisation trick; its last layer gives
 //              q(z|x) = N(mu(x), diag var(x)) for the representation z.
 //   classifier one Bayesian linear layer per task, q(w_t) mean-field Gaussian,
-//              applied to relu(z).
+//              applied to relu(z): C logits, or one output for regression.
 //   priors     p(w_t)   = sum_{j != t} alpha_tj q(w_j)             (stop-gradient)
 //              p(z|x)   = sum_{j != t} beta_tj  q(z | xbar_j(x))   (stop-gradient)
 //              with xbar_j(x) the attention-weighted average of task j's
-//              training inputs of x's class. alpha_t, beta_t are
+//              training inputs of x's class (for regression: of all its
+//              rows, there are no classes). alpha_t, beta_t are
 //              Gumbel-softmax samples over learnable logits; the temperature
 //              goes linearly from tau_start to tau_end over training.
 //
@@ -24,7 +27,11 @@
 //     <m(x), m(x_r)> / sqrt(d), m = mean output of the first encoder layer
 //     (no gradient).
 //   * MC samples: train_samples per step for the likelihood, test_samples
-//     averaged probabilities at prediction.
+//     averaged probabilities (regression: averaged outputs) at prediction.
+//   * regression: the likelihood term is the squared error on targets
+//     standardised with the training rows' mean and standard deviation (one
+//     scale for all tasks, so the regressors' posteriors are comparable and
+//     can serve as each other's priors); predictions are mapped back.
 //   * the encoder weights get no weight-space prior: the paper puts its prior
 //     on z, which the representation KL covers.
 //   * the variance of q(z|x) is the weight noise plus a learnable noise level
@@ -47,7 +54,8 @@ namespace mtif {
 
 struct VmtlConfig {
   std::vector<int> hidden{64, 32};  // encoder widths; the last is the width of z
-  int classes = 0;                  // 0: 1 + the largest training label
+  int classes = 0;                  // 0: 1 + the largest training label (ignored for regression)
+  bool regression = false;          // squared error on a real target instead of cross-entropy on class ids
   int epochs = 60;
   int batch_size = 32;              // rows per task per step
   double learning_rate = 3e-3;      // Adam
@@ -73,7 +81,8 @@ struct VmtlImpl;  // LibTorch side, src/models/vmtl_model.cpp
 // The loss terms at the current parameters, per task, with the noiseless
 // weights softmax(logits) and the final temperature.
 struct VmtlTerms {
-  VectorXd cross_entropy, kl_classifier, kl_representation;
+  VectorXd cross_entropy;  // the likelihood term: squared error on the standardised target for regression
+  VectorXd kl_classifier, kl_representation;
 };
 
 class VmtlModel {
@@ -85,13 +94,21 @@ class VmtlModel {
 
   const VmtlConfig& config() const;
   int num_tasks() const;
-  int num_classes() const;
+  int num_classes() const;  // 1 for regression
+  bool is_regression() const;
 
   // Class probabilities of each row (its task's classifier), averaged over
   // config().test_samples draws of the weights; seeded, so repeatable.
+  // Classification only.
   MatrixXd predict_proba(const Dataset& data) const;
-  VectorXd task_accuracy(const Dataset& data) const;   // per task, NaN without rows
-  VectorXd task_mean_loss(const Dataset& data) const;  // mean -log p(y|x) of the averaged probabilities
+  // Regression only: each row's prediction in the target's units, the mean
+  // of config().test_samples sampled outputs; seeded, so repeatable.
+  VectorXd predict(const Dataset& data) const;
+  // Per task, NaN without rows. Accuracy: classification only.
+  VectorXd task_accuracy(const Dataset& data) const;
+  // Classification: mean -log p(y|x) of the averaged probabilities.
+  // Regression: mean squared error of predict() in the target's units.
+  VectorXd task_mean_loss(const Dataset& data) const;
 
   // T x T, row t = the weights of task t's prior over the other tasks:
   // softmax of the logits without noise, diagonal 0, each row sums to 1
@@ -109,8 +126,10 @@ class VmtlModel {
   std::unique_ptr<VmtlImpl> impl_;
 };
 
-// Trains on all tasks; every row's target is a class id 0..classes-1. With
-// stopping.validation, scores it after every epoch and keeps the best epoch.
+// Trains on all tasks; every row's target is a class id 0..classes-1 (a
+// finite real number for regression). With stopping.validation, scores it
+// after every epoch and keeps the best epoch (classification: best mean
+// accuracy, ties to the lower loss; regression: lowest mean squared error).
 VmtlModel train_vmtl(const Dataset& train, const VmtlConfig& config, const EarlyStopping& stopping = {});
 
 }  // namespace mtif

@@ -96,7 +96,9 @@ std::vector<double> gumbel_softmax_sample(const std::vector<double>& logits, dou
 
 struct VmtlImpl {
   VmtlConfig config;
-  int tasks = 0, classes = 0;
+  int tasks = 0, classes = 0;  // classes: outputs of each task's layer (1 for regression)
+  // Regression targets are standardised with these (training rows, all tasks).
+  double y_mean = 0, y_scale = 1;
   std::vector<BayesLinear> encoder;     // last layer gives q(z|x)
   std::vector<BayesLinear> classifier;  // one per task
   torch::Tensor alpha_logits, beta_logits;  // T x T, diagonal unused
@@ -111,8 +113,21 @@ struct VmtlImpl {
   torch::Tensor z_log_var;
   std::vector<double> history;
   EpochSelection selection;
-  // Training inputs and labels per task: the related samples of the representation prior.
+  // Training inputs and labels (standardised targets) per task: the related
+  // samples of the representation prior.
   std::vector<torch::Tensor> task_x, task_y;
+
+  // The targets as the loss takes them: class ids, or standardised reals.
+  torch::Tensor targets(const Dataset& data) const {
+    if (!config.regression) return labels_tensor(data);
+    return (torch::from_blob(const_cast<double*>(data.y.data()), {data.num_rows()}, kDouble).clone() - y_mean) /
+           y_scale;
+  }
+  // Likelihood term of a batch: cross-entropy of the logits, or squared error.
+  torch::Tensor data_term(const torch::Tensor& outputs, const torch::Tensor& y) const {
+    if (config.regression) return (outputs.squeeze(1) - y).pow(2).mean();
+    return torch::nll_loss(torch::log_softmax(outputs, 1), y);
+  }
 
   torch::Tensor diagonal_mask() const { return torch::eye(tasks, kDouble).to(torch::kBool); }
   torch::Tensor masked(const torch::Tensor& logits) const {
@@ -152,7 +167,8 @@ struct VmtlImpl {
 
   // For rows x (labels y) of task t and each other task j: q(z | xbar_j(x)),
   // xbar_j(x) = attention-weighted average of task j's training inputs of the
-  // row's class (all of task j's rows when it has none of that class).
+  // row's class (all of task j's rows when it has none of that class, and
+  // always for regression).
   // Detached: the prior's components are held fixed inside task t's loss.
   std::vector<std::pair<torch::Tensor, torch::Tensor>> related(const torch::Tensor& x, const torch::Tensor& y, int t) const {
     torch::NoGradGuard g;
@@ -163,10 +179,15 @@ struct VmtlImpl {
       if (j == t) continue;
       torch::Tensor kj = keys(task_x[j]);
       torch::Tensor score = kx.mm(kj.t()) * scale;                       // B x n_j
-      torch::Tensor same = y.unsqueeze(1) == task_y[j].unsqueeze(0);     // same class
-      torch::Tensor any = same.any(1, /*keepdim=*/true);
-      same = same.logical_or(any.logical_not());                         // no row of the class: all rows
-      torch::Tensor att = torch::softmax(score.masked_fill(same.logical_not(), -1e300), 1);
+      torch::Tensor att;
+      if (config.regression) {
+        att = torch::softmax(score, 1);
+      } else {
+        torch::Tensor same = y.unsqueeze(1) == task_y[j].unsqueeze(0);   // same class
+        torch::Tensor any = same.any(1, /*keepdim=*/true);
+        same = same.logical_or(any.logical_not());                       // no row of the class: all rows
+        att = torch::softmax(score.masked_fill(same.logical_not(), -1e300), 1);
+      }
       out.push_back(weight_noise_representation(att.mm(task_x[j]), false));
     }
     return out;
@@ -186,8 +207,7 @@ struct VmtlImpl {
     for (int s = 0; s < samples; ++s) {
       auto [mz, vz] = representation(x, true);
       torch::Tensor z = mz + vz.sqrt() * torch::randn_like(mz);
-      torch::Tensor logits = classifier[t].sample(torch::relu(z));
-      r.ce = r.ce + torch::nll_loss(torch::log_softmax(logits, 1), y);
+      r.ce = r.ce + data_term(classifier[t].sample(torch::relu(z)), y);
       // Representation KL: convexity bound sum_j beta_tj KL(q(z|x) || q(z|xbar_j)), per row.
       torch::Tensor kl = torch::zeros({x.size(0)}, kDouble);
       if (tasks == 1) {
@@ -224,6 +244,27 @@ struct VmtlImpl {
     return r;
   }
 
+  // Per row: the task's layer's outputs averaged over test_samples draws,
+  // softmax-ed first for classification (so class probabilities).
+  torch::Tensor averaged_outputs(const Dataset& data) const {
+    torch::NoGradGuard g;
+    SeededDraws repeatable(config.seed + 7919);  // prediction draws are repeatable
+    torch::Tensor x = features_tensor(data);
+    torch::Tensor out = torch::zeros({data.num_rows(), classes}, kDouble);
+    for (int t = 0; t < data.num_tasks(); ++t) {
+      const Index n = data.task_rows(t);
+      if (n == 0) continue;
+      torch::Tensor xt = x.narrow(0, data.task_begin[t], n), sum = torch::zeros({n, classes}, kDouble);
+      for (int s = 0; s < config.test_samples; ++s) {
+        auto [mz, vz] = representation(xt, true);
+        torch::Tensor o = classifier[t].sample(torch::relu(mz + vz.sqrt() * torch::randn_like(mz)));
+        sum += config.regression ? o : torch::softmax(o, 1);
+      }
+      out.narrow(0, data.task_begin[t], n).copy_(sum / config.test_samples);
+    }
+    return out;
+  }
+
   torch::Tensor weights(const torch::Tensor& logits) const {
     if (tasks == 1) return torch::zeros({1, 1}, kDouble);
     return torch::softmax(masked(logits), 1);
@@ -237,6 +278,7 @@ VmtlModel& VmtlModel::operator=(VmtlModel&&) noexcept = default;
 const VmtlConfig& VmtlModel::config() const { return impl_->config; }
 int VmtlModel::num_tasks() const { return impl_->tasks; }
 int VmtlModel::num_classes() const { return impl_->classes; }
+bool VmtlModel::is_regression() const { return impl_->config.regression; }
 const std::vector<double>& VmtlModel::loss_history() const { return impl_->history; }
 
 namespace {
@@ -251,23 +293,14 @@ MatrixXd VmtlModel::alpha() const { return to_matrix(impl_->weights(impl_->alpha
 MatrixXd VmtlModel::beta() const { return to_matrix(impl_->weights(impl_->beta_logits)); }
 
 MatrixXd VmtlModel::predict_proba(const Dataset& data) const {
-  torch::NoGradGuard g;
+  if (is_regression()) throw std::invalid_argument("VMTL regression has no class probabilities: use predict");
+  return to_matrix(impl_->averaged_outputs(data));
+}
+
+VectorXd VmtlModel::predict(const Dataset& data) const {
+  if (!is_regression()) throw std::invalid_argument("VMTL classification: use predict_proba");
   const VmtlImpl& m = *impl_;
-  SeededDraws repeatable(m.config.seed + 7919);  // prediction draws are repeatable
-  torch::Tensor x = features_tensor(data);
-  torch::Tensor p = torch::zeros({data.num_rows(), m.classes}, kDouble);
-  for (int t = 0; t < data.num_tasks(); ++t) {
-    const Index n = data.task_rows(t);
-    if (n == 0) continue;
-    torch::Tensor xt = x.narrow(0, data.task_begin[t], n), sum = torch::zeros({n, m.classes}, kDouble);
-    for (int s = 0; s < m.config.test_samples; ++s) {
-      auto [mz, vz] = m.representation(xt, true);
-      torch::Tensor z = mz + vz.sqrt() * torch::randn_like(mz);
-      sum += torch::softmax(m.classifier[t].sample(torch::relu(z)), 1);
-    }
-    p.narrow(0, data.task_begin[t], n).copy_(sum / m.config.test_samples);
-  }
-  return to_matrix(p);
+  return (to_matrix(m.averaged_outputs(data)).col(0).array() * m.y_scale + m.y_mean).matrix();
 }
 
 namespace {
@@ -308,15 +341,23 @@ double mean_over_tasks(const VectorXd& per_task_value) {
 }
 }  // namespace
 
-VectorXd VmtlModel::task_accuracy(const Dataset& data) const { return per_task(data, row_hits(data, predict_proba(data))); }
+VectorXd VmtlModel::task_accuracy(const Dataset& data) const {
+  if (is_regression()) throw std::invalid_argument("VMTL regression has no accuracy: use task_mean_loss");
+  return per_task(data, row_hits(data, predict_proba(data)));
+}
 
-VectorXd VmtlModel::task_mean_loss(const Dataset& data) const { return per_task(data, row_nll(data, predict_proba(data))); }
+VectorXd VmtlModel::task_mean_loss(const Dataset& data) const {
+  if (is_regression()) return per_task(data, (predict(data) - data.y).array().square().matrix());
+  return per_task(data, row_nll(data, predict_proba(data)));
+}
 
 const EpochSelection& VmtlModel::selection() const { return impl_->selection; }
 
 namespace {
 // Epoch score for early stopping: one prediction pass gives both numbers.
+// Regression has no accuracy: 0 for every epoch, so the mean squared error decides.
 std::pair<double, double> validation_score(const VmtlModel& model, const Dataset& validation) {
+  if (model.is_regression()) return {0.0, mean_over_tasks(model.task_mean_loss(validation))};
   MatrixXd p = model.predict_proba(validation);
   return {mean_over_tasks(per_task(validation, row_hits(validation, p))),
           mean_over_tasks(per_task(validation, row_nll(validation, p)))};
@@ -327,7 +368,7 @@ VmtlTerms VmtlModel::terms(const Dataset& train) const {
   torch::NoGradGuard g;
   const VmtlImpl& m = *impl_;
   SeededDraws repeatable(m.config.seed + 104729);
-  torch::Tensor x = features_tensor(train), y = labels_tensor(train);
+  torch::Tensor x = features_tensor(train), y = m.targets(train);
   torch::Tensor a = m.weights(m.alpha_logits), b = m.weights(m.beta_logits);
   VmtlTerms out{VectorXd(m.tasks), VectorXd(m.tasks), VectorXd(m.tasks)};
   for (int t = 0; t < m.tasks; ++t) {
@@ -351,9 +392,17 @@ VmtlModel train_vmtl(const Dataset& train, const VmtlConfig& config, const Early
   VmtlImpl& m = model.impl();
   m.config = config;
   m.tasks = T;
-  torch::Tensor x = features_tensor(train), y = labels_tensor(train);
-  m.classes = config.classes > 0 ? config.classes : int(y.max().item<long>()) + 1;
-  if (y.max().item<long>() >= m.classes) throw std::invalid_argument("VMTL: a training label is >= --classes");
+  if (config.regression) {
+    m.classes = 1;
+    m.y_mean = train.y.mean();
+    const double sd = std::sqrt((train.y.array() - m.y_mean).square().mean());
+    m.y_scale = sd > 0 ? sd : 1.0;  // a constant target: leave it unscaled
+  }
+  torch::Tensor x = features_tensor(train), y = m.targets(train);
+  if (!config.regression) {
+    m.classes = config.classes > 0 ? config.classes : int(y.max().item<long>()) + 1;
+    if (y.max().item<long>() >= m.classes) throw std::invalid_argument("VMTL: a training label is >= --classes");
+  }
   int in = int(train.num_features());
   for (int w : config.hidden) {
     m.encoder.emplace_back(in, w, config.init_sigma);

@@ -32,6 +32,23 @@ done
 grep -q '"alpha"' "$WORK/fit_vmtl.json" && grep -q '"beta"' "$WORK/fit_vmtl.json" || fail "fit_vmtl.json: no alpha/beta"
 grep -q '"gates"' "$WORK/fit_feedback.json" || fail "fit_feedback.json: no gates"
 
+# VMTL regression (--regression): real targets, RMSE in the summary, the same alpha matrix.
+R="$WORK/reg"
+"$MTIF" generate --tasks 3 --features 5 --rows 40 --test-rows 30 --seed 3 --out-dir "$R" -q
+reg=(--train "$R/train.csv" --test "$R/test.csv" --hidden 8 --epochs 5 --seed 1 -q --model vmtl)
+"$MTIF" fit "${reg[@]}" --regression --json "$WORK/fit_vmtl_reg.json"
+grep -q '"test_rmse"' "$WORK/fit_vmtl_reg.json" && ! grep -q '"test_accuracy"' "$WORK/fit_vmtl_reg.json" ||
+  fail "vmtl --regression: summary should have test_rmse and no accuracy"
+"$MTIF" relatedness "${reg[@]}" --method vmtl --regression --out "$WORK/vmtl_reg.csv"
+awk -F, 'NR > 1 { s[$2] += $3; n++ } END { for (t in s) if (s[t] < 0.999999 || s[t] > 1.000001) bad = 1;
+         exit bad || n != 9 }' "$WORK/vmtl_reg.csv" || fail "vmtl --regression: alpha is not 3 x 3 with columns summing to 1"
+rc=0
+"$MTIF" fit "${reg[@]}" 2>"$WORK/err.txt" || rc=$?  # real targets without --regression
+[ $rc -ne 0 ] && grep -q "class-id" "$WORK/err.txt" || fail "vmtl classifier on real targets not refused"
+rc=0
+"$MTIF" fit "${common[@]}" --model feedback --regression 2>"$WORK/err.txt" || rc=$?
+[ $rc -ne 0 ] && grep -q "needs --model vmtl" "$WORK/err.txt" || fail "feedback --regression not refused"
+
 # Refused: subcommands these models do not support, and --save.
 for cmd in "influence --out $WORK/bad.csv" "loo --rows 0-3 --out $WORK/bad.csv"; do
   rc=0

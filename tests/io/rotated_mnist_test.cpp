@@ -3,6 +3,9 @@
 
 #include "mtif/rotated_mnist.hpp"
 
+#include <cmath>
+#include <set>
+
 namespace mtif {
 namespace {
 
@@ -60,6 +63,61 @@ TEST(RotatedMnist, TasksAreDisjointPoolsWithTheAskedSizes) {
   o.angles = {0, 15, 30, 45, 60, 75, 90, 105, 120, 135, 150, 165, 180};
   o.test_per_task = 50;
   EXPECT_THROW(rotated_mnist_tasks(digits, o), std::invalid_argument);  // 46 per task < 50 test rows
+}
+
+// The regression cast: one task per class, each row a distinct image of that
+// class turned by its own angle, y = the angle.
+TEST(RotatedMnistAngles, EachRowIsADistinctImageOfItsClassTurnedByItsTarget) {
+  ImageSet digits = ramp(90, 6);  // 30 images per class
+  // ramp repeats every 11 images: make each image distinct, so a row names its source.
+  for (Index i = 0; i < digits.size(); ++i)
+    for (int p = 0; p < 36; ++p) digits.pixels[i * 36 + p] = float((p * 7 + i * 13) % 97) / 96.0f;
+  RotatedAngleOptions o;
+  o.max_degrees = 30;
+  o.test_per_task = 10;
+  o.train_fraction = 0.5;
+  o.pool = 1;
+  o.seed = 4;
+  TrainTest d = rotated_mnist_angle_tasks(digits, o);
+  ASSERT_EQ(d.train.num_tasks(), 3);
+  EXPECT_EQ(d.train.task_names[2], "digit2");
+  for (int c = 0; c < 3; ++c) {
+    EXPECT_EQ(d.test.task_rows(c), 10);
+    EXPECT_EQ(d.train.task_rows(c), 10);  // half of the 20 left after the test rows
+    std::set<Index> used;                 // source images of this task, over train and test
+    for (const Dataset* part : {&d.train, &d.test})
+      for (Index r = part->task_begin[c]; r < part->task_begin[c + 1]; ++r) {
+        const double angle = part->y(r);
+        EXPECT_LE(std::abs(angle), 30.0);
+        Index source = -1;
+        for (Index i = 0; i < digits.size(); ++i) {
+          if (digits.labels[i] != c) continue;
+          ImageSet one;
+          one.height = one.width = 6;
+          one.pixels.assign(digits.image(i), digits.image(i) + 36);
+          one.labels = {c};
+          ImageSet turned = rotate_images(one, angle);
+          bool same = true;
+          for (int p = 0; p < 36; ++p) same = same && std::abs(turned.pixels[p] - part->X(r, p)) < 1e-6;
+          if (same) source = i;
+        }
+        ASSERT_GE(source, 0) << "row " << r << " is no image of class " << c << " turned by " << angle;
+        EXPECT_TRUE(used.insert(source).second) << "image " << source << " used twice";
+      }
+  }
+  // Angles are spread over the range, not one value.
+  EXPECT_GT(d.train.y.maxCoeff() - d.train.y.minCoeff(), 30.0);
+  EXPECT_EQ(rotated_mnist_angle_tasks(digits, o).train.y, d.train.y);  // seeded
+}
+
+TEST(RotatedMnistAngles, RefusesTooFewImagesAndBadRanges) {
+  ImageSet digits = ramp(30, 4);
+  RotatedAngleOptions o;
+  o.test_per_task = 10;  // each class has exactly 10
+  EXPECT_THROW(rotated_mnist_angle_tasks(digits, o), std::invalid_argument);
+  o.test_per_task = 2;
+  o.max_degrees = 0;
+  EXPECT_THROW(rotated_mnist_angle_tasks(digits, o), std::invalid_argument);
 }
 
 }  // namespace
