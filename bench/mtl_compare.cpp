@@ -67,6 +67,7 @@ struct Settings {
   int feedback_head_layers = 1, feedback_head_width = 32, feedback_iterations = 3;  // one head layer: see README
   bool feedback_supervise_all = true;
   std::set<std::string> models{"single_task", "shared_bottom", "vmtl", "feedback"};
+  bool regression = false;  // the angle cast: squared-error heads, VMTL regressors, errors instead of accuracy
 };
 
 json protocol_json(const Settings& s) {
@@ -142,7 +143,7 @@ MlpConfig mlp_config(const Settings& s, int classes, double lr, double decay, st
   MlpConfig c;
   c.hidden = s.hidden;
   c.activation = "tanh";
-  c.head = HeadKind::Softmax;
+  c.head = s.regression ? HeadKind::Regression : HeadKind::Softmax;
   c.classes = classes;
   c.weight_decay = decay;
   c.learning_rate = lr;
@@ -161,6 +162,7 @@ VmtlConfig vmtl_config(const Settings& s, double lr, std::uint64_t seed) {
   c.learning_rate = lr;
   c.train_samples = s.vmtl_samples;
   c.kl_z_weight = s.kl_z;
+  c.regression = s.regression;
   c.seed = seed;
   return c;
 }
@@ -331,20 +333,28 @@ void write_csv(const Dataset& d, const std::string& path) {
   }
 }
 
+// Runs one method if selected: body(entry) returns a per-task score, logged
+// under `metric` with the time taken; out[method] = its mean over tasks.
+template <class Body>
+void run_method(const Settings& s, const char* key, const char* method, const char* metric, Body body,
+                std::map<std::string, double>& out, json& log) {
+  if (!s.models.count(key)) return;
+  auto t0 = Clock::now();
+  json entry;
+  VectorXd score = body(entry);
+  entry[metric] = as_vector(score);
+  entry["seconds"] = since(t0);
+  log[key] = entry;
+  out[method] = score.mean();
+}
+
 // Test accuracy of the chosen models on one split (each chosen on the
 // validation rows only); returns mean test accuracy over tasks per method.
 std::map<std::string, double> accuracies(const Split& d, const Settings& s, std::uint64_t seed, int classes,
                                          json& log) {
   std::map<std::string, double> out;
   auto run = [&](const char* key, const char* method, auto body) {
-    if (!s.models.count(key)) return;
-    auto t0 = Clock::now();
-    json entry;
-    VectorXd acc = body(entry);
-    entry["accuracy"] = as_vector(acc);
-    entry["seconds"] = since(t0);
-    log[key] = entry;
-    out[method] = acc.mean();
+    run_method(s, key, method, "accuracy", body, out, log);
   };
   run("single_task", "single-task MLP", [&](json& entry) {
     VectorXd acc(d.fit.num_tasks());
@@ -382,6 +392,115 @@ std::map<std::string, double> accuracies(const Split& d, const Settings& s, std:
   return out;
 }
 
+// Every relatedness matrix on one data set against brute force: leave-one-task-
+// out retraining of the (L-BFGS-polished) shared-bottom net and of VMTL, and
+// MTIF on that net. Off-diagonal Spearman per seed goes into `agree`
+// ("matrix|reference"). Feedback MTL joins for classification only.
+json compare_relatedness(const TrainTest& d, const Settings& s, std::uint64_t seed, int classes,
+                         std::map<std::string, std::vector<double>>& agree) {
+  auto t0 = Clock::now();
+  const int T = d.train.num_tasks();
+  MlpModel mlp = fit_polished_mlp(d.train, s, classes, seed);
+  MlpTargets targets = mlp_task_targets(mlp, d.test);
+  Relatedness loto = mlp_relatedness_by_retraining(mlp, d.train, d.test, targets, polish_protocol());
+  MlpCurvature ggn(mlp, d.train, CurvatureKind::GaussNewton, 1e-3);
+  BlockSchurSolver solver(exact_block_hessian(ggn));
+  MlpRowGradients rows(mlp, d.train);
+  MatrixXd mtif = sum_by_source_task(mlp_influence(mlp, d.train, rows, solver, targets, false), T);
+  // The learned matrices come from models trained on all training rows for a
+  // fixed 60 epochs at lr 1e-2 (no validation split here: the brute-force
+  // references retrain on the same rows).
+  VmtlConfig vc = vmtl_config(s, 1e-2, seed);
+  vc.epochs = 60;
+  VmtlModel v = train_vmtl(d.train, vc);
+  MatrixXd vloto = vmtl_loto(d, vc, v.task_mean_loss(d.test));
+  std::map<std::string, MatrixXd> m = {{"VMTL alpha", v.alpha().transpose()},
+                                       {"VMTL beta", v.beta().transpose()},
+                                       {"MTIF (shared-bottom)", mtif}};
+  if (!s.regression) {
+    FeedbackConfig fc = feedback_config(s, 1e-2, 1e-4, seed);
+    fc.epochs = 60;
+    m["feedback cut"] = train_feedback(d.train, fc).feedback_relatedness(d.test);
+  }
+  json log = {{"seed", seed}, {"mlp_loto", matrix_to_json(loto.matrix)}, {"vmtl_loto", matrix_to_json(vloto)}};
+  for (auto& [name, mat] : m) {
+    log["matrices"][name] = matrix_to_json(mat);
+    json a = agreement(mat, loto.matrix), b = agreement(mat, vloto);
+    log["agreement"][name] = {{"vs_mlp_loto", a}, {"vs_vmtl_loto", b}};
+    agree[name + "|mlp"].push_back(a["offdiag_spearman"].get<double>());
+    agree[name + "|vmtl"].push_back(b["offdiag_spearman"].get<double>());
+    if (name != "MTIF (shared-bottom)") {
+      json c = agreement(mat, mtif);
+      log["agreement"][name]["vs_mtif"] = c;
+      agree[name + "|mtif"].push_back(c["offdiag_spearman"].get<double>());
+    }
+  }
+  json c = agreement(loto.matrix, vloto);
+  agree["shared-bottom LOTO|vmtl"].push_back(c["offdiag_spearman"].get<double>());
+  log["seconds"] = since(t0);
+  std::cerr << fmt::format("relatedness seed {}: {:.1f} s\n", seed, since(t0));
+  return log;
+}
+
+// The agreement table (mean and sd over seeds) as JSON and Markdown.
+json relatedness_table(const std::map<std::string, std::vector<double>>& agree, double fraction, int tasks) {
+  json table;
+  for (auto& [key, v] : agree) {
+    auto bar = key.find('|');
+    table[key.substr(0, bar)][key.substr(bar + 1)] = stats(v);
+  }
+  std::cout << fmt::format("\nRelatedness at {:g}% training rows: Spearman over the {} off-diagonal entries "
+                           "(mean ± sd over seeds)\n\n",
+                           100 * fraction, tasks * (tasks - 1));
+  std::cout << "| matrix | vs LOTO shared-bottom | vs LOTO VMTL | vs MTIF |\n|---|---|---|---|\n";
+  for (const auto& [name, row] : table.items()) {
+    std::cout << "| " << name << " |";
+    for (const char* c : {"mlp", "vmtl", "mtif"})
+      std::cout << (row.contains(c) ? fmt::format(" {:.3f} ± {:.3f} |", row[c]["mean"].get<double>(),
+                                                  row[c]["sd"].get<double>())
+                                    : std::string(" - |"));
+    std::cout << '\n';
+  }
+  return table;
+}
+
+// Per-task root mean squared error of predictions, times `unit` (the target's scale).
+VectorXd task_rmse(const Dataset& d, const VectorXd& prediction, double unit) {
+  return per_task_mean(d, (prediction - d.y).array().square().matrix()).cwiseSqrt() * unit;
+}
+
+// The regression form of accuracies(): test RMSE per task of the chosen
+// single-task nets, shared-bottom net and VMTL, in the target's original
+// units (`unit` undoes the bench's scaling); returns the mean over tasks per method.
+std::map<std::string, double> regression_errors(const Split& d, const Settings& s, std::uint64_t seed, double unit,
+                                                json& log) {
+  std::map<std::string, double> out;
+  auto run = [&](const char* key, const char* method, auto body) { run_method(s, key, method, "rmse", body, out, log); };
+  run("single_task", "single-task MLP", [&](json& entry) {
+    VectorXd rmse(d.fit.num_tasks());
+    for (int t = 0; t < d.fit.num_tasks(); ++t) {
+      Split task{one_task(d.fit, t), one_task(d.validation, t), one_task(d.test, t)};
+      auto c = choose_mlp(task, s, 1, seed);
+      rmse(t) = task_rmse(task.test, c.model.outputs(task.test).col(0), unit)(0);
+      entry["chosen"].push_back(choice_json(c));
+    }
+    return rmse;
+  });
+  run("shared_bottom", "shared-bottom MLP", [&](json& entry) {
+    auto c = choose_mlp(d, s, 1, seed);
+    entry["chosen"] = choice_json(c);
+    return task_rmse(d.test, c.model.outputs(d.test).col(0), unit);
+  });
+  run("vmtl", "VMTL", [&](json& entry) {
+    auto c = choose_vmtl(d, s, seed);
+    entry["chosen"] = choice_json(c);
+    entry["alpha"] = matrix_to_json(c.model.alpha());
+    entry["beta"] = matrix_to_json(c.model.beta());
+    return task_rmse(d.test, c.model.predict(d.test), unit);
+  });
+  return out;
+}
+
 void print_table(const json& table, const std::vector<std::string>& columns) {
   std::cout << "| method |";
   for (const auto& c : columns) std::cout << ' ' << c << " |";
@@ -396,6 +515,40 @@ void print_table(const json& table, const std::vector<std::string>& columns) {
   }
 }
 }  // namespace
+
+// The small-data table of the per-task casts (Rotated MNIST, its angles):
+// for each labelled fraction and seed, data_of(fraction, seed) gives the
+// data, 20% of each task's rows are held out for validation, and
+// score(split, seed, log) returns each method's mean test score. Writes the
+// table into result[key] (and `out`, after each fraction) and returns it.
+json fraction_table(const std::vector<double>& fractions, const std::vector<std::uint64_t>& seeds, const Settings& s,
+                    const std::function<TrainTest(double, std::uint64_t)>& data_of,
+                    const std::function<std::map<std::string, double>(const Split&, std::uint64_t, json&)>& score,
+                    const std::string& key, const std::string& out, json& result, std::vector<std::string>& columns) {
+  json table;
+  for (double frac : fractions) {
+    const std::string col = fmt::format("{:g}%", 100 * frac);
+    columns.push_back(col);
+    std::map<std::string, std::vector<double>> per_method;
+    for (auto seed : seeds) {
+      TrainTest d = data_of(frac, seed);
+      Split split = hold_out_per_task(d, s.validation_share, seed);
+      json log;
+      auto t0 = Clock::now();
+      for (auto& [m, v] : score(split, seed, log)) per_method[m].push_back(v);
+      log["labelled_rows_per_task"] = d.train.task_rows(0);
+      log["fit_rows_per_task"] = split.fit.task_rows(0);
+      log["validation_rows_per_task"] = split.validation.task_rows(0);
+      result["runs"][col].push_back(log);
+      std::cerr << fmt::format("{} seed {}: {} labelled rows in task 0 ({} fit), {:.1f} s\n", col, seed,
+                               d.train.task_rows(0), split.fit.task_rows(0), since(t0));
+    }
+    for (auto& [m, v] : per_method) table[m][col] = stats(v);
+    result[key] = table;
+    if (!out.empty()) write_json_file(out, result);  // each finished fraction survives an interrupted run
+  }
+  return table;
+}
 
 // One input, several outputs: every image gives one row in each task.
 struct OutputTask {
@@ -489,7 +642,10 @@ int main(int argc, char** argv) {
   auto* rot = app.add_subcommand("rotated", "Rotated MNIST");
   auto* fash = app.add_subcommand("fashion", "Fashion-MNIST class + group");
   auto* dig = app.add_subcommand("digits", "MNIST digits: digit class, parity and >= 5 as three outputs of one image");
-  for (auto* cmd : {rot, fash, dig}) {
+  auto* ang = app.add_subcommand("angles", "Rotated MNIST angle regression: one task per digit class, predict each "
+                                           "image's rotation angle (VMTL's regression setting)");
+  double max_degrees = 45;
+  for (auto* cmd : {rot, fash, dig, ang}) {
     cmd->add_option("--seeds", seeds)->delimiter(',')->capture_default_str();
     cmd->add_option("--max-epochs", s.max_epochs)->capture_default_str();
     cmd->add_option("--patience", s.patience)->capture_default_str();
@@ -511,12 +667,15 @@ int main(int argc, char** argv) {
     cmd->add_option("--pool", pool)->capture_default_str();
     cmd->add_option("--out", out, "JSON results");
   }
-  rot->add_option("--mnist", mnist_dir)->capture_default_str();
-  rot->add_option("--fractions", fractions)->delimiter(',')->capture_default_str();
-  rot->add_option("--test-per-task", test_per_task)->capture_default_str();
-  rot->add_option("--relatedness-fraction", relatedness_fraction)->capture_default_str();
-  rot->add_flag("--skip-relatedness", skip_relatedness);
-  rot->add_flag("--skip-accuracy", skip_accuracy, "only the relatedness comparison");
+  for (auto* cmd : {rot, ang}) {
+    cmd->add_option("--mnist", mnist_dir)->capture_default_str();
+    cmd->add_option("--fractions", fractions)->delimiter(',')->capture_default_str();
+    cmd->add_option("--test-per-task", test_per_task)->capture_default_str();
+    cmd->add_option("--relatedness-fraction", relatedness_fraction)->capture_default_str();
+    cmd->add_flag("--skip-relatedness", skip_relatedness);
+    cmd->add_flag("--skip-accuracy", skip_accuracy, "only the relatedness comparison");
+  }
+  ang->add_option("--max-degrees", max_degrees, "angles drawn uniformly from [-max, max]")->capture_default_str();
   rot->add_option("--csv-out", csv_out, "also write the split of the first seed at the relatedness fraction as "
                                          "DIR/train.csv and DIR/test.csv for the mtif CLI");
   fash->add_option("--fashion", fashion_dir)->capture_default_str();
@@ -538,39 +697,24 @@ int main(int argc, char** argv) {
   if (rot->parsed()) {
     ImageSet digits = read_mnist_digits(mnist_dir);
     result["data"] = {{"source", digits.source}, {"angles", {0, 15, 30, 45, 60, 75}}, {"test_per_task", test_per_task}};
-    json table;
     std::vector<std::string> columns;
     if (skip_accuracy) fractions.clear();
-    for (double frac : fractions) {
-      const std::string col = fmt::format("{:g}%", 100 * frac);
-      columns.push_back(col);
-      std::map<std::string, std::vector<double>> acc;
-      for (auto seed : seeds) {
-        RotatedMnistOptions o;
-        o.train_fraction = frac;
-        o.test_per_task = test_per_task;
-        o.pool = pool;
-        o.seed = seed;
-        TrainTest d = rotated_mnist_tasks(digits, o);
-        if (!csv_out.empty() && seed == seeds.front() && frac == relatedness_fraction) {
-          write_csv(d.train, csv_out + "/train.csv");
-          write_csv(d.test, csv_out + "/test.csv");
-        }
-        Split split = hold_out_per_task(d, s.validation_share, seed);
-        json log;
-        auto t0 = Clock::now();
-        for (auto& [m, a] : accuracies(split, s, seed, 10, log)) acc[m].push_back(a);
-        log["labelled_rows_per_task"] = d.train.task_rows(0);
-        log["fit_rows_per_task"] = split.fit.task_rows(0);
-        log["validation_rows_per_task"] = split.validation.task_rows(0);
-        result["runs"][col].push_back(log);
-        std::cerr << fmt::format("rotated {} seed {}: {} labelled rows per task ({} fit), {:.1f} s\n", col, seed,
-                                 d.train.task_rows(0), split.fit.task_rows(0), since(t0));
+    auto data_of = [&](double frac, std::uint64_t seed) {
+      RotatedMnistOptions o;
+      o.train_fraction = frac;
+      o.test_per_task = test_per_task;
+      o.pool = pool;
+      o.seed = seed;
+      TrainTest d = rotated_mnist_tasks(digits, o);
+      if (!csv_out.empty() && seed == seeds.front() && frac == relatedness_fraction) {
+        write_csv(d.train, csv_out + "/train.csv");
+        write_csv(d.test, csv_out + "/test.csv");
       }
-      for (auto& [m, a] : acc) table[m][col] = stats(a);
-      result["accuracy"] = table;
-      if (!out.empty()) write_json_file(out, result);  // each finished fraction survives an interrupted run
-    }
+      return d;
+    };
+    json table = fraction_table(fractions, seeds, s, data_of, [&](const Split& split, std::uint64_t seed, json& log) {
+      return accuracies(split, s, seed, 10, log);
+    }, "accuracy", out, result, columns);
     if (!skip_accuracy) {
       result["accuracy"] = table;
       std::cout << "Rotated MNIST, mean test accuracy over the 6 tasks (mean ± sd over seeds):\n\n";
@@ -585,65 +729,44 @@ int main(int argc, char** argv) {
         o.pool = pool;
         o.seed = seed;
         TrainTest d = rotated_mnist_tasks(digits, o);
-        auto t0 = Clock::now();
-        MlpModel mlp = fit_polished_mlp(d.train, s, 10, seed);
-        MlpTargets targets = mlp_task_targets(mlp, d.test);
-        Relatedness loto = mlp_relatedness_by_retraining(mlp, d.train, d.test, targets, polish_protocol());
-        MlpCurvature ggn(mlp, d.train, CurvatureKind::GaussNewton, 1e-3);
-        BlockSchurSolver solver(exact_block_hessian(ggn));
-        MlpRowGradients rows(mlp, d.train);
-        MatrixXd mtif = sum_by_source_task(mlp_influence(mlp, d.train, rows, solver, targets, false), 6);
-        // The learned matrices come from models trained on all training rows
-        // for a fixed 60 epochs at lr 1e-2 (no validation split here: the
-        // brute-force references retrain on the same rows).
-        VmtlConfig vc = vmtl_config(s, 1e-2, seed);
-        vc.epochs = 60;
-        VmtlModel v = train_vmtl(d.train, vc);
-        MatrixXd vloto = vmtl_loto(d, vc, v.task_mean_loss(d.test));
-        FeedbackConfig fc = feedback_config(s, 1e-2, 1e-4, seed);
-        fc.epochs = 60;
-        FeedbackModel f = train_feedback(d.train, fc);
-        std::map<std::string, MatrixXd> m = {{"VMTL alpha", v.alpha().transpose()},
-                                             {"VMTL beta", v.beta().transpose()},
-                                             {"feedback cut", f.feedback_relatedness(d.test)},
-                                             {"MTIF (shared-bottom)", mtif}};
-        json log = {{"seed", seed}, {"mlp_loto", matrix_to_json(loto.matrix)}, {"vmtl_loto", matrix_to_json(vloto)},
-                    {"seconds", since(t0)}};
-        for (auto& [name, mat] : m) {
-          log["matrices"][name] = matrix_to_json(mat);
-          json a = agreement(mat, loto.matrix), b = agreement(mat, vloto);
-          log["agreement"][name] = {{"vs_mlp_loto", a}, {"vs_vmtl_loto", b}};
-          agree[name + "|mlp"].push_back(a["offdiag_spearman"].get<double>());
-          agree[name + "|vmtl"].push_back(b["offdiag_spearman"].get<double>());
-          if (name != "MTIF (shared-bottom)") {
-            json c = agreement(mat, mtif);
-            log["agreement"][name]["vs_mtif"] = c;
-            agree[name + "|mtif"].push_back(c["offdiag_spearman"].get<double>());
-          }
-        }
-        json c = agreement(loto.matrix, vloto);
-        agree["shared-bottom LOTO|vmtl"].push_back(c["offdiag_spearman"].get<double>());
-        result["relatedness_runs"].push_back(log);
-        std::cerr << fmt::format("relatedness seed {}: {:.1f} s\n", seed, since(t0));
+        result["relatedness_runs"].push_back(compare_relatedness(d, s, seed, 10, agree));
       }
-      json table2;
-      for (auto& [key, v] : agree) {
-        auto bar = key.find('|');
-        table2[key.substr(0, bar)][key.substr(bar + 1)] = stats(v);
-      }
-      result["relatedness_agreement"] = table2;
-      std::cout << fmt::format("\nRelatedness at {:g}% training rows: Spearman over the 30 off-diagonal entries "
-                               "(mean ± sd over seeds)\n\n",
-                               100 * relatedness_fraction);
-      std::cout << "| matrix | vs LOTO shared-bottom | vs LOTO VMTL | vs MTIF |\n|---|---|---|---|\n";
-      for (const auto& [name, row] : table2.items()) {
-        std::cout << "| " << name << " |";
-        for (const char* c : {"mlp", "vmtl", "mtif"})
-          std::cout << (row.contains(c) ? fmt::format(" {:.3f} ± {:.3f} |", row[c]["mean"].get<double>(),
-                                                      row[c]["sd"].get<double>())
-                                        : std::string(" - |"));
-        std::cout << '\n';
-      }
+      result["relatedness_agreement"] = relatedness_table(agree, relatedness_fraction, 6);
+    }
+  } else if (ang->parsed()) {
+    s.regression = true;
+    s.models.erase("feedback");  // one input, one output per task: not feedback MTL's setting
+    ImageSet digits = read_mnist_digits(mnist_dir);
+    result["data"] = {{"source", digits.source}, {"tasks", "one per digit class"},
+                      {"angles", fmt::format("uniform in [-{0:g}, {0:g}] degrees, one per image", max_degrees)},
+                      {"test_per_task", test_per_task},
+                      {"target", "the angle divided by the largest angle for every model (errors reported in degrees)"}};
+    result["protocol"]["epoch_selection"] = "the epoch with the lowest mean validation squared error over tasks";
+    auto cast = [&](double fraction, std::uint64_t seed) {
+      RotatedAngleOptions o;
+      o.max_degrees = max_degrees;
+      o.train_fraction = fraction;
+      o.test_per_task = test_per_task;
+      o.pool = pool;
+      o.seed = seed;
+      TrainTest d = rotated_mnist_angle_tasks(digits, o);
+      d.train.y /= max_degrees;  // one fixed scale for every model: targets in [-1, 1]
+      d.test.y /= max_degrees;
+      return d;
+    };
+    std::vector<std::string> columns;
+    if (skip_accuracy) fractions.clear();
+    json table = fraction_table(fractions, seeds, s, cast, [&](const Split& split, std::uint64_t seed, json& log) {
+      return regression_errors(split, s, seed, max_degrees, log);
+    }, "rmse_degrees", out, result, columns);
+    if (!skip_accuracy) {
+      std::cout << "Rotated MNIST angles, mean test RMSE in degrees over the 10 tasks (mean ± sd over seeds):\n\n";
+      print_table(table, columns);
+    }
+    if (!skip_relatedness) {
+      std::map<std::string, std::vector<double>> agree;
+      for (auto seed : seeds) result["relatedness_runs"].push_back(compare_relatedness(cast(relatedness_fraction, seed), s, seed, 1, agree));
+      result["relatedness_agreement"] = relatedness_table(agree, relatedness_fraction, 10);
     }
   } else if (fash->parsed()) {
     // Fashion-MNIST: the same images in two tasks, fine class (10) and coarse group (4).

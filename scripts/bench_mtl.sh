@@ -8,7 +8,7 @@
 # Adam with epoch selection on validation accuracy, a small learning-rate /
 # weight-decay grid chosen on validation, no L-BFGS polish.
 # Writes bench/results/mtl_rotated_accuracy.json, mtl_rotated_feedback.json,
-# mtl_fashion.json, mtl_digits*.json and mtl_rotated_relatedness.json (the README tables); the
+# mtl_fashion.json, mtl_digits*.json, mtl_rotated_relatedness.json and mtl_angles_*.json (the README tables); the
 # tables also go to stdout. Over an hour on 2 shared cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,3 +26,9 @@ mkdir -p bench/results
   --out bench/results/mtl_rotated_accuracy.json
 "$BIN" rotated --seeds "$SEEDS" --skip-relatedness --models feedback --out bench/results/mtl_rotated_feedback.json
 "$BIN" rotated --seeds "$SEEDS" --relatedness-fraction 0.1 --skip-accuracy --out bench/results/mtl_rotated_relatedness.json
+# VMTL's regression setting: Rotated MNIST angles (one task per digit), RMSE in degrees; the MLPs
+# again with two hidden layers (VMTL's encoder depth: hidden layer + z); relatedness at 10%.
+"$BIN" angles --seeds "$SEEDS" --skip-relatedness --out bench/results/mtl_angles_accuracy.json
+"$BIN" angles --seeds "$SEEDS" --skip-relatedness --models single_task,shared_bottom --hidden 32,32 \
+  --out bench/results/mtl_angles_two_layer_mlps.json
+"$BIN" angles --seeds "$SEEDS" --relatedness-fraction 0.1 --skip-accuracy --out bench/results/mtl_angles_relatedness.json

@@ -83,7 +83,9 @@ void run_demo(const DemoOptions& o) {
   std::cout << fmt::format("Known truth: task{} conflicts with the others; corrupted rows are marked below.\n",
                            truth.conflicting_tasks.empty() ? -1 : truth.conflicting_tasks[0]);
 
-  DataOptions data{train_csv, test_csv};
+  DataOptions data;
+  data.train = train_csv;
+  data.test = test_csv;
   ModelOptions model;
   FittedRun run = read_and_fit(data, model, true);
   const auto& names = run.data.train.task_names;

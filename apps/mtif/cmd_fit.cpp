@@ -27,10 +27,7 @@ void register_fit(CLI::App& app) {
   cmd->callback([o] {
     begin_command(o->out);
     if (o->model.model == "mlp") return network_fit(o->data, o->model, o->out, o->save);
-    if (is_mtl_model(o->model.model)) {
-      if (!o->save.empty()) throw std::invalid_argument("--save is not supported for --model " + o->model.model);
-      return mtl_fit(o->data, o->model, o->out);
-    }
+    if (is_mtl_model(o->model.model)) return mtl_fit(o->data, o->model, o->out, o->save);
     FittedRun run = read_and_fit(o->data, o->model, o->out.quiet);
     VectorXd loss = task_mean_loss(run.model, run.data.test);
     if (!o->out.quiet) {

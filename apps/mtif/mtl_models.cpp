@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <iostream>
+#include <optional>
 
 #include "commands.hpp"
 #include "mtif/feedback_mtl.hpp"
@@ -60,12 +61,35 @@ struct MtlRun {
   std::string value_meaning;
 };
 
-MtlRun run_model(const std::string& kind, const DataOptions& data, const ModelOptions& model, bool quiet) {
+// A model file for `kind`, or nothing when none is given.
+std::optional<nlohmann::json> model_file(const std::string& kind, const ModelOptions& model) {
+  if (model.model_file.empty()) return std::nullopt;
+  nlohmann::json j = read_json_file(model.model_file);
+  const std::string format = "mtif-" + kind + "-1";
+  if (j.value("format", "") != format)
+    throw std::runtime_error(fmt::format("{}: not a {} model file (format {}); it was saved by another --model",
+                                         model.model_file, kind, format));
+  return j;
+}
+
+// The loaded model, after checking it was fitted on data with these tasks and features.
+template <class Loaded>
+auto checked(Loaded loaded, const Dataset& train, const std::string& path) {
+  if (loaded.task_names != train.task_names || loaded.feature_names != train.feature_names)
+    throw std::runtime_error(path + ": the model's tasks or features do not match the training data");
+  return std::move(loaded.model);
+}
+
+MtlRun run_model(const std::string& kind, const DataOptions& data, const ModelOptions& model, bool quiet,
+                 const std::string& save = "") {
   if (mpi_world() && mpi_world()->size() > 1)
     throw std::runtime_error("--model " + kind + " runs in one process: run it without mpirun");
-  if (!model.model_file.empty()) throw std::invalid_argument("--model-file is not supported for --model " + kind);
   if (model.mtl.regression && kind != "vmtl") throw std::invalid_argument("--regression needs --model vmtl");
-  const bool regression = model.mtl.regression;
+  const std::optional<nlohmann::json> file = model_file(kind, model);
+  // A saved VMTL model knows whether it is a regressor.
+  const bool regression = file && kind == "vmtl" ? file->at("config").value("regression", false) : model.mtl.regression;
+  if (file && model.mtl.regression && !regression)
+    throw std::invalid_argument(model.model_file + ": a VMTL classifier, but --regression was given");
   ModelOptions targets = model;
   targets.loss = regression ? "squared" : "softmax";  // classifiers: targets must be class ids
   MtlRun run;
@@ -75,8 +99,9 @@ MtlRun run_model(const std::string& kind, const DataOptions& data, const ModelOp
   VectorXd acc, loss;
   run.relatedness.method = kind;
   if (kind == "vmtl") {
-    VmtlModel m = train_vmtl(train, vmtl_config(model));
-    run.summary["timings"]["train_s"] = clock.lap();
+    VmtlModel m = file ? checked(vmtl_from_json(*file), train, model.model_file) : train_vmtl(train, vmtl_config(model));
+    run.summary["timings"][file ? "load_s" : "train_s"] = clock.lap();
+    if (!save.empty()) write_json_file(save, vmtl_to_json(m, train.task_names, train.feature_names));
     if (!regression) acc = m.task_accuracy(test);
     loss = m.task_mean_loss(test);
     run.summary["alpha"] = matrix_to_json(m.alpha());
@@ -88,8 +113,10 @@ MtlRun run_model(const std::string& kind, const DataOptions& data, const ModelOp
     run.value_meaning = "alpha: weight of the source task's classifier (regressor) posterior in the target task's prior "
                         "(each target's weights over the other tasks sum to 1)";
   } else {
-    FeedbackModel m = train_feedback(train, feedback_config(model));
-    run.summary["timings"]["train_s"] = clock.lap();
+    FeedbackModel m =
+        file ? checked(feedback_from_json(*file), train, model.model_file) : train_feedback(train, feedback_config(model));
+    run.summary["timings"][file ? "load_s" : "train_s"] = clock.lap();
+    if (!save.empty()) write_json_file(save, feedback_to_json(m, train.task_names, train.feature_names));
     acc = m.task_accuracy(test);
     loss = m.task_mean_loss(test);
     run.summary["gates"] = matrix_to_json(m.gates());
@@ -122,8 +149,8 @@ Targets all_tasks(int k) {
 }
 }  // namespace
 
-void mtl_fit(const DataOptions& data, const ModelOptions& model, const OutputOptions& out) {
-  MtlRun run = run_model(model.model, data, model, out.quiet);
+void mtl_fit(const DataOptions& data, const ModelOptions& model, const OutputOptions& out, const std::string& save) {
+  MtlRun run = run_model(model.model, data, model, out.quiet, save);
   if (!out.json.empty()) {
     nlohmann::json j = run.summary;
     j["command"] = "fit";

@@ -10,7 +10,7 @@
 namespace mtif::cli {
 
 bool is_mtl_model(const std::string& name);  // vmtl | feedback
-void mtl_fit(const DataOptions& data, const ModelOptions& model, const OutputOptions& out);
+void mtl_fit(const DataOptions& data, const ModelOptions& model, const OutputOptions& out, const std::string& save);
 // method: vmtl | feedback (trains that model whatever --model says).
 void mtl_relatedness(const DataOptions& data, const ModelOptions& model, const OutputOptions& out,
                      const std::string& method, const std::string& matrix_path);

@@ -75,8 +75,8 @@ void network_lds(const DataOptions& data, const ModelOptions& model, const Outpu
                  double keep, std::uint64_t seed, const std::string& lds_path) {
   plugin().network_lds(data, model, out, subsets, keep, seed, lds_path);
 }
-void mtl_fit(const DataOptions& data, const ModelOptions& model, const OutputOptions& out) {
-  plugin().mtl_fit(data, model, out);
+void mtl_fit(const DataOptions& data, const ModelOptions& model, const OutputOptions& out, const std::string& save) {
+  plugin().mtl_fit(data, model, out, save);
 }
 void mtl_relatedness(const DataOptions& data, const ModelOptions& model, const OutputOptions& out,
                      const std::string& method, const std::string& matrix_path) {

@@ -34,7 +34,7 @@ struct NetworkPlugin {
                               const std::string&, bool, const NetworkTrajectory&);
   void (*network_lds)(const DataOptions&, const ModelOptions&, const OutputOptions&, int, double, std::uint64_t,
                       const std::string&);
-  void (*mtl_fit)(const DataOptions&, const ModelOptions&, const OutputOptions&);
+  void (*mtl_fit)(const DataOptions&, const ModelOptions&, const OutputOptions&, const std::string&);
   void (*mtl_relatedness)(const DataOptions&, const ModelOptions&, const OutputOptions&, const std::string&,
                           const std::string&);
   std::unique_ptr<SelectionBackend> (*network_selection_backend)(const DataOptions&, const ModelOptions&, bool);

@@ -28,6 +28,8 @@
 
 #include <cstdint>
 #include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
 #include <vector>
 
 #include "mtif/dataset.hpp"
@@ -91,5 +93,16 @@ class FeedbackModel {
 // Classes of task t: 1 + its largest training label.
 // With stopping.validation, scores it after every epoch and keeps the best epoch.
 FeedbackModel train_feedback(const Dataset& train, const FeedbackConfig& config, const EarlyStopping& stopping = {});
+
+// Model file (format "mtif-feedback-1"): configuration, task and feature
+// names, classes per task and every parameter (encoder, heads, amplifiers,
+// gate logits). A loaded model predicts, gates and cuts as the saved one did.
+nlohmann::json feedback_to_json(const FeedbackModel& model, const std::vector<std::string>& task_names,
+                                const std::vector<std::string>& feature_names);
+struct LoadedFeedback {
+  FeedbackModel model;
+  std::vector<std::string> task_names, feature_names;
+};
+LoadedFeedback feedback_from_json(const nlohmann::json& j);
 
 }  // namespace mtif

@@ -44,6 +44,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -131,5 +132,17 @@ class VmtlModel {
 // after every epoch and keeps the best epoch (classification: best mean
 // accuracy, ties to the lower loss; regression: lowest mean squared error).
 VmtlModel train_vmtl(const Dataset& train, const VmtlConfig& config, const EarlyStopping& stopping = {});
+
+// Model file (format "mtif-vmtl-1"): configuration, task and feature names,
+// target scaling and every parameter (posterior means and scales, prior
+// logits, noise level). A loaded model predicts and exports alpha / beta as
+// the saved one did; terms() needs the training rows and refuses it.
+nlohmann::json vmtl_to_json(const VmtlModel& model, const std::vector<std::string>& task_names,
+                            const std::vector<std::string>& feature_names);
+struct LoadedVmtl {
+  VmtlModel model;
+  std::vector<std::string> task_names, feature_names;
+};
+LoadedVmtl vmtl_from_json(const nlohmann::json& j);
 
 }  // namespace mtif

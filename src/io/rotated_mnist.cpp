@@ -43,6 +43,26 @@ ImageSet rotate_images(const ImageSet& images, double degrees) {
   return out;
 }
 
+namespace {
+// Appends a task's (rotated, pooled) images as rows: the first test_rows to
+// `test`, the rest to `train`, with targets y[k]; names the features once.
+void append_task_rows(const ImageSet& img, Index test_rows, const std::vector<double>& y, int task, RawRows& train,
+                      RawRows& test) {
+  const Index d = img.pixels_per_image();
+  if (train.feature_names.empty())
+    for (Index p = 0; p < d; ++p) {
+      train.feature_names.push_back(fmt::format("px{}", p));
+      test.feature_names.push_back(fmt::format("px{}", p));
+    }
+  for (Index k = 0; k < Index(y.size()); ++k) {
+    RawRows& raw = k < test_rows ? test : train;
+    raw.values.insert(raw.values.end(), img.image(k), img.image(k) + d);
+    raw.y.push_back(y[k]);
+    raw.task.push_back(task);
+  }
+}
+}  // namespace
+
 TrainTest rotated_mnist_tasks(const ImageSet& digits, const RotatedMnistOptions& o) {
   const Index T = Index(o.angles.size());
   if (T == 0) throw std::invalid_argument("rotated MNIST: no angles");
@@ -75,18 +95,8 @@ TrainTest rotated_mnist_tasks(const ImageSet& digits, const RotatedMnistOptions&
     }
     ImageSet img = rotate_images(pool, o.angles[t]);
     if (o.pool > 1) img = average_pool(img, o.pool);
-    const Index d = img.pixels_per_image();
-    if (train.feature_names.empty())
-      for (Index p = 0; p < d; ++p) {
-        train.feature_names.push_back(fmt::format("px{}", p));
-        test.feature_names.push_back(fmt::format("px{}", p));
-      }
-    for (Index k = 0; k < o.test_per_task + n_train; ++k) {
-      RawRows& raw = k < o.test_per_task ? test : train;
-      raw.values.insert(raw.values.end(), img.image(k), img.image(k) + d);
-      raw.y.push_back(img.labels[k]);
-      raw.task.push_back(int(t));
-    }
+    const std::vector<double> digit(img.labels.begin(), img.labels.begin() + o.test_per_task + n_train);
+    append_task_rows(img, o.test_per_task, digit, int(t), train, test);
   }
   const std::string source = fmt::format("rotated MNIST ({}, seed {}, train fraction {:g})", digits.source, o.seed,
                                          o.train_fraction);
@@ -129,18 +139,7 @@ TrainTest rotated_mnist_angle_tasks(const ImageSet& digits, const RotatedAngleOp
       img.labels.push_back(c);
     }
     if (o.pool > 1) img = average_pool(img, o.pool);
-    const Index d = img.pixels_per_image();
-    if (train.feature_names.empty())
-      for (Index p = 0; p < d; ++p) {
-        train.feature_names.push_back(fmt::format("px{}", p));
-        test.feature_names.push_back(fmt::format("px{}", p));
-      }
-    for (Index k = 0; k < o.test_per_task + n_train; ++k) {
-      RawRows& raw = k < o.test_per_task ? test : train;
-      raw.values.insert(raw.values.end(), img.image(k), img.image(k) + d);
-      raw.y.push_back(degrees[k]);
-      raw.task.push_back(c);
-    }
+    append_task_rows(img, o.test_per_task, degrees, c, train, test);
   }
   const std::string source = fmt::format("rotated MNIST angles ({}, uniform in +-{:g} degrees, seed {}, train fraction {:g})",
                                          digits.source, o.max_degrees, o.seed, o.train_fraction);

@@ -11,6 +11,7 @@
 #include "best_weights.hpp"
 #include "gumbel.hpp"
 #include "mtif/feedback_mtl.hpp"
+#include "tensor_json.hpp"
 #include "mtif/vmtl.hpp"  // annealed_temperature
 
 namespace mtif {
@@ -229,21 +230,12 @@ torch::Tensor supervised_cross_entropy(const FeedbackImpl::Pass& pass, const tor
 }
 }  // namespace
 
-FeedbackModel train_feedback(const Dataset& train, const FeedbackConfig& config, const EarlyStopping& stopping) {
-  if (config.head_layers < 1) throw std::invalid_argument("feedback MTL needs at least one hidden head layer");
-  if (config.iterations < 1) throw std::invalid_argument("feedback MTL needs at least one iteration");
-  const int T = train.num_tasks();
-  torch::manual_seed(config.seed);
-  FeedbackModel model;
-  FeedbackImpl& m = model.impl();
-  m.config = config;
-  m.tasks = T;
-  torch::Tensor x = features_tensor(train), y = labels_tensor(train);
-  for (int t = 0; t < T; ++t) {
-    if (train.task_rows(t) == 0) throw std::invalid_argument("feedback MTL: task " + train.task_names[t] + " has no training rows");
-    m.classes.push_back(int(y.narrow(0, train.task_begin[t], train.task_rows(t)).max().item<int64_t>()) + 1);
-  }
-  int in = int(train.num_features());
+namespace {
+// The untrained layers, amplifiers and gate logits for m.config, m.tasks and m.classes.
+void build_layers(FeedbackImpl& m, int inputs) {
+  const FeedbackConfig& config = m.config;
+  const int T = m.tasks;
+  int in = inputs;
   for (int w : config.encoder) {
     m.encoder.emplace_back(in, w);
     in = w;
@@ -269,9 +261,33 @@ FeedbackModel train_feedback(const Dataset& train, const FeedbackConfig& config,
     m.amp.push_back(std::move(row));
   }
   m.gate_logits = torch::zeros({T, config.head_layers}, kDouble).requires_grad_();
+}
 
-  auto params = m.weights();
-  params.push_back(m.gate_logits);
+// Every trained tensor: the decayed weights, then the gate logits.
+std::vector<torch::Tensor> all_parameters(const FeedbackImpl& m) {
+  auto p = m.weights();
+  p.push_back(m.gate_logits);
+  return p;
+}
+}  // namespace
+
+FeedbackModel train_feedback(const Dataset& train, const FeedbackConfig& config, const EarlyStopping& stopping) {
+  if (config.head_layers < 1) throw std::invalid_argument("feedback MTL needs at least one hidden head layer");
+  if (config.iterations < 1) throw std::invalid_argument("feedback MTL needs at least one iteration");
+  const int T = train.num_tasks();
+  torch::manual_seed(config.seed);
+  FeedbackModel model;
+  FeedbackImpl& m = model.impl();
+  m.config = config;
+  m.tasks = T;
+  torch::Tensor x = features_tensor(train), y = labels_tensor(train);
+  for (int t = 0; t < T; ++t) {
+    if (train.task_rows(t) == 0) throw std::invalid_argument("feedback MTL: task " + train.task_names[t] + " has no training rows");
+    m.classes.push_back(int(y.narrow(0, train.task_begin[t], train.task_rows(t)).max().item<int64_t>()) + 1);
+  }
+  build_layers(m, int(train.num_features()));
+
+  auto params = all_parameters(m);
   torch::optim::Adam optimizer(params, torch::optim::AdamOptions(config.learning_rate));
   const Index n = train.num_rows(), batch = std::min<Index>(std::max(1, config.batch_size), n);
   const long per_epoch = long((n + batch - 1) / batch), steps = long(config.epochs) * per_epoch;
@@ -315,6 +331,56 @@ FeedbackModel train_feedback(const Dataset& train, const FeedbackConfig& config,
   best.restore();
   m.selection = best.selection();
   return model;
+}
+
+nlohmann::json feedback_to_json(const FeedbackModel& model, const std::vector<std::string>& task_names,
+                                const std::vector<std::string>& feature_names) {
+  const FeedbackImpl& m = model.impl();
+  const FeedbackConfig& c = m.config;
+  return {{"format", "mtif-feedback-1"},
+          {"config",
+           {{"encoder", c.encoder}, {"head_width", c.head_width}, {"head_layers", c.head_layers},
+            {"iterations", c.iterations}, {"convergence_weight", c.convergence_weight},
+            {"supervise_all_iterations", c.supervise_all_iterations}, {"weight_decay", c.weight_decay},
+            {"epochs", c.epochs}, {"batch_size", c.batch_size}, {"learning_rate", c.learning_rate},
+            {"tau_start", c.tau_start}, {"tau_end", c.tau_end}, {"seed", c.seed}}},
+          {"classes", m.classes},
+          {"task_names", task_names},
+          {"feature_names", feature_names},
+          {"loss_history", m.history},
+          {"parameters", tensors_to_json(all_parameters(m))}};
+}
+
+LoadedFeedback feedback_from_json(const nlohmann::json& j) {
+  if (j.value("format", "") != "mtif-feedback-1")
+    throw std::runtime_error("not an mtif feedback MTL model (format mtif-feedback-1)");
+  const auto& jc = j.at("config");
+  LoadedFeedback out;
+  FeedbackImpl& m = out.model.impl();
+  FeedbackConfig& c = m.config;
+  c.encoder = jc.at("encoder").get<std::vector<int>>();
+  c.head_width = jc.at("head_width").get<int>();
+  c.head_layers = jc.at("head_layers").get<int>();
+  c.iterations = jc.at("iterations").get<int>();
+  c.convergence_weight = jc.at("convergence_weight").get<double>();
+  c.supervise_all_iterations = jc.at("supervise_all_iterations").get<bool>();
+  c.weight_decay = jc.at("weight_decay").get<double>();
+  c.epochs = jc.at("epochs").get<int>();
+  c.batch_size = jc.at("batch_size").get<int>();
+  c.learning_rate = jc.at("learning_rate").get<double>();
+  c.tau_start = jc.at("tau_start").get<double>();
+  c.tau_end = jc.at("tau_end").get<double>();
+  c.seed = jc.at("seed").get<std::uint64_t>();
+  if (c.head_layers < 1 || c.iterations < 1) throw std::runtime_error("feedback MTL model: bad configuration");
+  out.task_names = j.at("task_names").get<std::vector<std::string>>();
+  out.feature_names = j.at("feature_names").get<std::vector<std::string>>();
+  m.tasks = int(out.task_names.size());
+  m.classes = j.at("classes").get<std::vector<int>>();
+  if (int(m.classes.size()) != m.tasks) throw std::runtime_error("feedback MTL model: one class count per task expected");
+  m.history = j.value("loss_history", std::vector<double>{});
+  build_layers(m, int(out.feature_names.size()));
+  tensors_from_json(j.at("parameters"), all_parameters(m), "feedback MTL model");
+  return out;
 }
 
 }  // namespace mtif

@@ -12,6 +12,7 @@
 
 #include "best_weights.hpp"
 #include "gumbel.hpp"
+#include "tensor_json.hpp"
 
 namespace mtif {
 
@@ -367,6 +368,7 @@ std::pair<double, double> validation_score(const VmtlModel& model, const Dataset
 VmtlTerms VmtlModel::terms(const Dataset& train) const {
   torch::NoGradGuard g;
   const VmtlImpl& m = *impl_;
+  if (m.task_x.empty()) throw std::invalid_argument("VMTL terms need the training rows: a loaded model has none");
   SeededDraws repeatable(m.config.seed + 104729);
   torch::Tensor x = features_tensor(train), y = m.targets(train);
   torch::Tensor a = m.weights(m.alpha_logits), b = m.weights(m.beta_logits);
@@ -381,6 +383,22 @@ VmtlTerms VmtlModel::terms(const Dataset& train) const {
   }
   return out;
 }
+
+namespace {
+// The untrained layers and prior logits for m.config, m.tasks and m.classes.
+void build_layers(VmtlImpl& m, int inputs) {
+  const VmtlConfig& config = m.config;
+  int in = inputs;
+  for (int w : config.hidden) {
+    m.encoder.emplace_back(in, w, config.init_sigma);
+    in = w;
+  }
+  for (int t = 0; t < m.tasks; ++t) m.classifier.emplace_back(in, m.classes, config.init_sigma);
+  m.alpha_logits = torch::zeros({m.tasks, m.tasks}, kDouble).requires_grad_();
+  m.beta_logits = torch::zeros({m.tasks, m.tasks}, kDouble).requires_grad_();
+  m.z_log_var = torch::full({config.hidden.back()}, 2.0 * std::log(config.init_sigma), kDouble).requires_grad_();
+}
+}  // namespace
 
 VmtlModel train_vmtl(const Dataset& train, const VmtlConfig& config, const EarlyStopping& stopping) {
   if (config.hidden.empty()) throw std::invalid_argument("VMTL needs at least one encoder layer (--hidden)");
@@ -403,15 +421,7 @@ VmtlModel train_vmtl(const Dataset& train, const VmtlConfig& config, const Early
     m.classes = config.classes > 0 ? config.classes : int(y.max().item<long>()) + 1;
     if (y.max().item<long>() >= m.classes) throw std::invalid_argument("VMTL: a training label is >= --classes");
   }
-  int in = int(train.num_features());
-  for (int w : config.hidden) {
-    m.encoder.emplace_back(in, w, config.init_sigma);
-    in = w;
-  }
-  for (int t = 0; t < T; ++t) m.classifier.emplace_back(in, m.classes, config.init_sigma);
-  m.alpha_logits = torch::zeros({T, T}, kDouble).requires_grad_();
-  m.beta_logits = torch::zeros({T, T}, kDouble).requires_grad_();
-  m.z_log_var = torch::full({config.hidden.back()}, 2.0 * std::log(config.init_sigma), kDouble).requires_grad_();
+  build_layers(m, int(train.num_features()));
   for (int t = 0; t < T; ++t) {
     m.task_x.push_back(x.narrow(0, train.task_begin[t], train.task_rows(t)));
     m.task_y.push_back(y.narrow(0, train.task_begin[t], train.task_rows(t)));
@@ -474,6 +484,60 @@ VmtlModel train_vmtl(const Dataset& train, const VmtlConfig& config, const Early
   best.restore();
   m.selection = best.selection();
   return model;
+}
+
+nlohmann::json vmtl_to_json(const VmtlModel& model, const std::vector<std::string>& task_names,
+                            const std::vector<std::string>& feature_names) {
+  const VmtlImpl& m = model.impl();
+  const VmtlConfig& c = m.config;
+  return {{"format", "mtif-vmtl-1"},
+          {"config",
+           {{"hidden", c.hidden}, {"classes", c.classes}, {"regression", c.regression}, {"epochs", c.epochs},
+            {"batch_size", c.batch_size}, {"learning_rate", c.learning_rate}, {"train_samples", c.train_samples},
+            {"test_samples", c.test_samples}, {"tau_start", c.tau_start}, {"tau_end", c.tau_end},
+            {"kl_w_weight", c.kl_w_weight}, {"kl_z_weight", c.kl_z_weight}, {"warmup_fraction", c.warmup_fraction},
+            {"init_sigma", c.init_sigma}, {"seed", c.seed}}},
+          {"outputs", m.classes},
+          {"y_mean", m.y_mean},
+          {"y_scale", m.y_scale},
+          {"task_names", task_names},
+          {"feature_names", feature_names},
+          {"loss_history", m.history},
+          {"parameters", tensors_to_json(m.parameters())}};
+}
+
+LoadedVmtl vmtl_from_json(const nlohmann::json& j) {
+  if (j.value("format", "") != "mtif-vmtl-1") throw std::runtime_error("not an mtif VMTL model (format mtif-vmtl-1)");
+  const auto& jc = j.at("config");
+  LoadedVmtl out;
+  VmtlImpl& m = out.model.impl();
+  VmtlConfig& c = m.config;
+  c.hidden = jc.at("hidden").get<std::vector<int>>();
+  c.classes = jc.at("classes").get<int>();
+  c.regression = jc.at("regression").get<bool>();
+  c.epochs = jc.at("epochs").get<int>();
+  c.batch_size = jc.at("batch_size").get<int>();
+  c.learning_rate = jc.at("learning_rate").get<double>();
+  c.train_samples = jc.at("train_samples").get<int>();
+  c.test_samples = jc.at("test_samples").get<int>();
+  c.tau_start = jc.at("tau_start").get<double>();
+  c.tau_end = jc.at("tau_end").get<double>();
+  c.kl_w_weight = jc.at("kl_w_weight").get<double>();
+  c.kl_z_weight = jc.at("kl_z_weight").get<double>();
+  c.warmup_fraction = jc.at("warmup_fraction").get<double>();
+  c.init_sigma = jc.at("init_sigma").get<double>();
+  c.seed = jc.at("seed").get<std::uint64_t>();
+  if (c.hidden.empty()) throw std::runtime_error("VMTL model: no encoder layers");
+  out.task_names = j.at("task_names").get<std::vector<std::string>>();
+  out.feature_names = j.at("feature_names").get<std::vector<std::string>>();
+  m.tasks = int(out.task_names.size());
+  m.classes = j.at("outputs").get<int>();
+  m.y_mean = j.at("y_mean").get<double>();
+  m.y_scale = j.at("y_scale").get<double>();
+  m.history = j.value("loss_history", std::vector<double>{});
+  build_layers(m, int(out.feature_names.size()));
+  tensors_from_json(j.at("parameters"), m.parameters(), "VMTL model");
+  return out;
 }
 
 }  // namespace mtif

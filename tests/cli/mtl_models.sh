@@ -56,7 +56,32 @@ for cmd in "influence --out $WORK/bad.csv" "loo --rows 0-3 --out $WORK/bad.csv";
   [ $rc -ne 0 ] && grep -q "fit' and 'mtif relatedness' only" "$WORK/err.txt" && [ ! -e "$WORK/bad.csv" ] ||
     fail "'$cmd --model vmtl' not refused"
 done
+
+# Save and load: a loaded model gives the same test numbers and matrices as the saved one.
+for m in vmtl feedback; do
+  "$MTIF" fit "${common[@]}" --model $m --save "$WORK/$m.model.json" --json "$WORK/fit_$m.saved.json"
+  "$MTIF" fit "${common[@]}" --model $m --model-file "$WORK/$m.model.json" --json "$WORK/fit_$m.loaded.json"
+  python3 - "$WORK/fit_$m.saved.json" "$WORK/fit_$m.loaded.json" <<'PY' || fail "$m: loaded model differs"
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:])
+for key in ("test_accuracy", "test_loss"):
+    assert a[key] == b[key], (key, a[key], b[key])
+assert a["relatedness"]["matrix"] == b["relatedness"]["matrix"]
+PY
+  "$MTIF" relatedness "${common[@]}" --method $m --model-file "$WORK/$m.model.json" --out "$WORK/$m.loaded.csv"
+  cmp -s "$WORK/$m.csv" "$WORK/$m.loaded.csv" || fail "$m: relatedness from the loaded model differs"
+done
+"$MTIF" fit "${reg[@]}" --regression --save "$WORK/vmtl_reg.model.json"
+"$MTIF" relatedness "${reg[@]}" --method vmtl --model-file "$WORK/vmtl_reg.model.json" --out "$WORK/vmtl_reg.loaded.csv"
+cmp -s "$WORK/vmtl_reg.csv" "$WORK/vmtl_reg.loaded.csv" || fail "vmtl --regression: loaded model differs"
+# A file of the other model, or for other data, is refused with a one-line error.
 rc=0
-"$MTIF" fit "${common[@]}" --model feedback --save "$WORK/m.json" 2>"$WORK/err.txt" || rc=$?
-[ $rc -ne 0 ] && [ ! -e "$WORK/m.json" ] || fail "--save with feedback not refused"
+"$MTIF" fit "${common[@]}" --model feedback --model-file "$WORK/vmtl.model.json" 2>"$WORK/err.txt" || rc=$?
+[ $rc -ne 0 ] && grep -q "not a feedback model file" "$WORK/err.txt" || fail "vmtl file as feedback model not refused"
+"$MTIF" generate --tasks 3 --features 4 --rows 40 --test-rows 30 --loss logistic --seed 2 --out-dir "$WORK/other" -q
+rc=0
+"$MTIF" fit --train "$WORK/other/train.csv" --test "$WORK/other/test.csv" --model vmtl -q \
+  --model-file "$WORK/vmtl.model.json" 2>"$WORK/err.txt" || rc=$?
+[ $rc -ne 0 ] && grep -q "do not match the training data" "$WORK/err.txt" && [ "$(wc -l <"$WORK/err.txt")" -eq 1 ] ||
+  fail "model file for other data not refused in one line"
 echo OK

@@ -119,5 +119,22 @@ TEST(Feedback, ConvergenceLossSettlesTheLoop) {
   EXPECT_LT(settled, free);
 }
 
+TEST(FeedbackFile, LoadedModelPredictsGatesAndCutsAsTheSavedOne) {
+  const Trained& t = trained();
+  nlohmann::json j = feedback_to_json(t.model, t.data.train.task_names, t.data.train.feature_names);
+  LoadedFeedback loaded = feedback_from_json(nlohmann::json::parse(j.dump()));
+  EXPECT_EQ(loaded.feature_names, t.data.train.feature_names);
+  EXPECT_EQ(loaded.model.classes(), t.model.classes());
+  EXPECT_EQ(loaded.model.gates(), t.model.gates());
+  EXPECT_EQ(loaded.model.task_mean_loss(t.data.test), t.model.task_mean_loss(t.data.test));
+  EXPECT_EQ(loaded.model.feedback_relatedness(t.data.test), t.model.feedback_relatedness(t.data.test));
+  nlohmann::json broken = j;
+  broken["classes"][0] = 7;  // a head of another width: its tensors no longer fit
+  EXPECT_THROW(feedback_from_json(broken), std::runtime_error);
+  broken = j;
+  broken["format"] = "mtif-vmtl-1";
+  EXPECT_THROW(feedback_from_json(broken), std::runtime_error);
+}
+
 }  // namespace
 }  // namespace mtif

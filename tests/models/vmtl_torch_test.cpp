@@ -223,5 +223,35 @@ TEST(VmtlRegression, EarlyStoppingKeepsTheEpochWithTheLowestValidationError) {
   EXPECT_NEAR(mse.mean(), s.best_loss, 1e-9);
 }
 
+TEST(VmtlFile, LoadedModelPredictsAndExportsAsTheSavedOne) {
+  const Trained& t = trained();
+  nlohmann::json j = vmtl_to_json(t.model, t.data.train.task_names, t.data.train.feature_names);
+  LoadedVmtl loaded = vmtl_from_json(nlohmann::json::parse(j.dump()));  // through text, as on disk
+  EXPECT_EQ(loaded.task_names, t.data.train.task_names);
+  EXPECT_EQ(loaded.model.alpha(), t.model.alpha());
+  EXPECT_EQ(loaded.model.beta(), t.model.beta());
+  EXPECT_EQ(loaded.model.predict_proba(t.data.test), t.model.predict_proba(t.data.test));
+  EXPECT_THROW(loaded.model.terms(t.data.train), std::invalid_argument);  // no training rows in a file
+
+  const TrainedRegression& r = trained_regression();
+  LoadedVmtl reg = vmtl_from_json(vmtl_to_json(r.model, r.data.train.task_names, r.data.train.feature_names));
+  EXPECT_TRUE(reg.model.is_regression());
+  EXPECT_EQ(reg.model.predict(r.data.test), r.model.predict(r.data.test));
+}
+
+TEST(VmtlFile, RefusesOtherFormatsAndMismatchedShapes) {
+  const Trained& t = trained();
+  nlohmann::json j = vmtl_to_json(t.model, t.data.train.task_names, t.data.train.feature_names);
+  nlohmann::json other = j;
+  other["format"] = "mtif-mlp-1";
+  EXPECT_THROW(vmtl_from_json(other), std::runtime_error);
+  nlohmann::json wider = j;
+  wider["config"]["hidden"] = {16, 9};  // the saved tensors no longer fit
+  EXPECT_THROW(vmtl_from_json(wider), std::runtime_error);
+  nlohmann::json fewer = j;
+  fewer["parameters"].erase(fewer["parameters"].size() - 1);
+  EXPECT_THROW(vmtl_from_json(fewer), std::runtime_error);
+}
+
 }  // namespace
 }  // namespace mtif
