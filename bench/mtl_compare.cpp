@@ -282,33 +282,40 @@ json agreement(const MatrixXd& a, const MatrixXd& b) {
   return {{"offdiag_spearman", spearman(x, y)}, {"mean_column_spearman", col_sum / double(T)}};
 }
 
-// Brute-force leave-one-task-out for VMTL: retrain without task l (same
-// seed and settings) and take the change of each other task's test loss.
-MatrixXd vmtl_loto(const TrainTest& d, const VmtlConfig& c, const VectorXd& full) {
+// Brute-force leave-one-task-out for a learned model: retrain without task l
+// (same seed and settings; train(Dataset) -> model) and take the change of
+// each other task's test loss (loss(model, Dataset) -> per task).
+template <class Train, class Loss>
+MatrixXd retrain_loto(const TrainTest& d, Train train, Loss loss, const VectorXd& full) {
   const int T = d.train.num_tasks();
   MatrixXd r = MatrixXd::Zero(T, T);
   for (int l = 0; l < T; ++l) {
-    std::vector<Index> drop;
-    for (Index i = d.train.task_begin[l]; i < d.train.task_begin[l + 1]; ++i) drop.push_back(i);
-    // Without task l: a data set of the other tasks (drop_rows keeps empty tasks, VMTL refuses them).
-    Dataset tr = drop_rows(d.train, drop), te = d.test;
-    auto remove_task = [l](Dataset& x) {
+    // Without task l: a data set of the other tasks (drop_rows keeps empty tasks, the models refuse them).
+    auto remove_task = [l](Dataset x) {
       std::vector<Index> rows;
       for (Index i = x.task_begin[l]; i < x.task_begin[l + 1]; ++i) rows.push_back(i);
       x = drop_rows(x, rows);
       x.task_names.erase(x.task_names.begin() + l);
       x.task_begin.erase(x.task_begin.begin() + l + 1);
+      return x;
     };
-    remove_task(tr);
-    remove_task(te);
-    VmtlModel m = train_vmtl(tr, c);
-    VectorXd loss = m.task_mean_loss(te);
+    VectorXd without = loss(train(remove_task(d.train)), remove_task(d.test));
     for (int t = 0, k = 0; t < T; ++t) {
       if (t == l) continue;
-      r(l, t) = loss(k++) - full(t);
+      r(l, t) = without(k++) - full(t);
     }
   }
   return r;
+}
+
+MatrixXd vmtl_loto(const TrainTest& d, const VmtlConfig& c, const VectorXd& full) {
+  return retrain_loto(d, [&](const Dataset& tr) { return train_vmtl(tr, c); },
+                      [](const VmtlModel& m, const Dataset& te) { return m.task_mean_loss(te); }, full);
+}
+
+MatrixXd feedback_loto(const TrainTest& d, const FeedbackConfig& c, const VectorXd& full) {
+  return retrain_loto(d, [&](const Dataset& tr) { return train_feedback(tr, c); },
+                      [](const FeedbackModel& m, const Dataset& te) { return m.task_mean_loss(te); }, full);
 }
 
 json stats(const std::vector<double>& v) {
@@ -396,17 +403,49 @@ std::map<std::string, double> accuracies(const Split& d, const Settings& s, std:
 // out retraining of the (L-BFGS-polished) shared-bottom net and of VMTL, and
 // MTIF on that net. Off-diagonal Spearman per seed goes into `agree`
 // ("matrix|reference"). Feedback MTL joins for classification only.
-json compare_relatedness(const TrainTest& d, const Settings& s, std::uint64_t seed, int classes,
-                         std::map<std::string, std::vector<double>>& agree) {
-  auto t0 = Clock::now();
-  const int T = d.train.num_tasks();
+// The shared-bottom network's brute-force leave-one-task-out matrix and its
+// MTIF estimate (exact block solve, Gauss-Newton, damping 1e-3), source x target.
+struct NetworkRelatedness {
+  MatrixXd loto, mtif;
+};
+
+NetworkRelatedness network_relatedness(const TrainTest& d, const Settings& s, std::uint64_t seed, int classes) {
   MlpModel mlp = fit_polished_mlp(d.train, s, classes, seed);
   MlpTargets targets = mlp_task_targets(mlp, d.test);
   Relatedness loto = mlp_relatedness_by_retraining(mlp, d.train, d.test, targets, polish_protocol());
   MlpCurvature ggn(mlp, d.train, CurvatureKind::GaussNewton, 1e-3);
   BlockSchurSolver solver(exact_block_hessian(ggn));
   MlpRowGradients rows(mlp, d.train);
-  MatrixXd mtif = sum_by_source_task(mlp_influence(mlp, d.train, rows, solver, targets, false), T);
+  return {loto.matrix, sum_by_source_task(mlp_influence(mlp, d.train, rows, solver, targets, false),
+                                          d.train.num_tasks())};
+}
+
+// Each learned matrix against the two brute-force references (the network's
+// LOTO, key "mlp", and the learned model's own LOTO, key `own`) and against
+// MTIF; logs and appends the off-diagonal Spearman to agree["matrix|key"].
+void record_agreement(const std::map<std::string, MatrixXd>& matrices, const NetworkRelatedness& net,
+                      const MatrixXd& own_loto, const std::string& own, json& log,
+                      std::map<std::string, std::vector<double>>& agree) {
+  for (auto& [name, mat] : matrices) {
+    log["matrices"][name] = matrix_to_json(mat);
+    json a = agreement(mat, net.loto), b = agreement(mat, own_loto);
+    log["agreement"][name] = {{"vs_mlp_loto", a}, {"vs_" + own + "_loto", b}};
+    agree[name + "|mlp"].push_back(a["offdiag_spearman"].get<double>());
+    agree[name + "|" + own].push_back(b["offdiag_spearman"].get<double>());
+    if (name != "MTIF (shared-bottom)") {
+      json c = agreement(mat, net.mtif);
+      log["agreement"][name]["vs_mtif"] = c;
+      agree[name + "|mtif"].push_back(c["offdiag_spearman"].get<double>());
+    }
+  }
+  json c = agreement(net.loto, own_loto);
+  agree["shared-bottom LOTO|" + own].push_back(c["offdiag_spearman"].get<double>());
+}
+
+json compare_relatedness(const TrainTest& d, const Settings& s, std::uint64_t seed, int classes,
+                         std::map<std::string, std::vector<double>>& agree) {
+  auto t0 = Clock::now();
+  NetworkRelatedness net = network_relatedness(d, s, seed, classes);
   // The learned matrices come from models trained on all training rows for a
   // fixed 60 epochs at lr 1e-2 (no validation split here: the brute-force
   // references retrain on the same rows).
@@ -416,46 +455,54 @@ json compare_relatedness(const TrainTest& d, const Settings& s, std::uint64_t se
   MatrixXd vloto = vmtl_loto(d, vc, v.task_mean_loss(d.test));
   std::map<std::string, MatrixXd> m = {{"VMTL alpha", v.alpha().transpose()},
                                        {"VMTL beta", v.beta().transpose()},
-                                       {"MTIF (shared-bottom)", mtif}};
+                                       {"MTIF (shared-bottom)", net.mtif}};
   if (!s.regression) {
     FeedbackConfig fc = feedback_config(s, 1e-2, 1e-4, seed);
     fc.epochs = 60;
     m["feedback cut"] = train_feedback(d.train, fc).feedback_relatedness(d.test);
   }
-  json log = {{"seed", seed}, {"mlp_loto", matrix_to_json(loto.matrix)}, {"vmtl_loto", matrix_to_json(vloto)}};
-  for (auto& [name, mat] : m) {
-    log["matrices"][name] = matrix_to_json(mat);
-    json a = agreement(mat, loto.matrix), b = agreement(mat, vloto);
-    log["agreement"][name] = {{"vs_mlp_loto", a}, {"vs_vmtl_loto", b}};
-    agree[name + "|mlp"].push_back(a["offdiag_spearman"].get<double>());
-    agree[name + "|vmtl"].push_back(b["offdiag_spearman"].get<double>());
-    if (name != "MTIF (shared-bottom)") {
-      json c = agreement(mat, mtif);
-      log["agreement"][name]["vs_mtif"] = c;
-      agree[name + "|mtif"].push_back(c["offdiag_spearman"].get<double>());
-    }
-  }
-  json c = agreement(loto.matrix, vloto);
-  agree["shared-bottom LOTO|vmtl"].push_back(c["offdiag_spearman"].get<double>());
+  json log = {{"seed", seed}, {"mlp_loto", matrix_to_json(net.loto)}, {"vmtl_loto", matrix_to_json(vloto)}};
+  record_agreement(m, net, vloto, "vmtl", log, agree);
   log["seconds"] = since(t0);
   std::cerr << fmt::format("relatedness seed {}: {:.1f} s\n", seed, since(t0));
   return log;
 }
 
-// The agreement table (mean and sd over seeds) as JSON and Markdown.
-json relatedness_table(const std::map<std::string, std::vector<double>>& agree, double fraction, int tasks) {
+// The same for feedback MTL on one-input casts (each image in every task):
+// the cut matrix against the network's LOTO, feedback MTL's own LOTO
+// (retrained without each output) and MTIF.
+json compare_output_relatedness(const TrainTest& d, const Settings& s, std::uint64_t seed, int classes,
+                                std::map<std::string, std::vector<double>>& agree) {
+  auto t0 = Clock::now();
+  NetworkRelatedness net = network_relatedness(d, s, seed, classes);
+  FeedbackConfig fc = feedback_config(s, 1e-2, 1e-4, seed);
+  fc.epochs = 60;
+  FeedbackModel f = train_feedback(d.train, fc);
+  MatrixXd floto = feedback_loto(d, fc, f.task_mean_loss(d.test));
+  std::map<std::string, MatrixXd> m = {{"feedback cut", f.feedback_relatedness(d.test)},
+                                       {"MTIF (shared-bottom)", net.mtif}};
+  json log = {{"seed", seed}, {"mlp_loto", matrix_to_json(net.loto)}, {"feedback_loto", matrix_to_json(floto)}};
+  record_agreement(m, net, floto, "feedback", log, agree);
+  log["seconds"] = since(t0);
+  std::cerr << fmt::format("relatedness seed {}: {:.1f} s\n", seed, since(t0));
+  return log;
+}
+
+// The agreement table (mean and sd over seeds) as JSON and Markdown; `own`
+// names the learned model whose leave-one-task-out is the second reference.
+json relatedness_table(const std::map<std::string, std::vector<double>>& agree, const std::string& setting,
+                       int tasks, const std::string& own = "vmtl", const std::string& own_name = "VMTL") {
   json table;
   for (auto& [key, v] : agree) {
     auto bar = key.find('|');
     table[key.substr(0, bar)][key.substr(bar + 1)] = stats(v);
   }
-  std::cout << fmt::format("\nRelatedness at {:g}% training rows: Spearman over the {} off-diagonal entries "
-                           "(mean ± sd over seeds)\n\n",
-                           100 * fraction, tasks * (tasks - 1));
-  std::cout << "| matrix | vs LOTO shared-bottom | vs LOTO VMTL | vs MTIF |\n|---|---|---|---|\n";
+  std::cout << fmt::format("\nRelatedness, {}: Spearman over the {} off-diagonal entries (mean ± sd over seeds)\n\n",
+                           setting, tasks * (tasks - 1));
+  std::cout << "| matrix | vs LOTO shared-bottom | vs LOTO " << own_name << " | vs MTIF |\n|---|---|---|---|\n";
   for (const auto& [name, row] : table.items()) {
     std::cout << "| " << name << " |";
-    for (const char* c : {"mlp", "vmtl", "mtif"})
+    for (const std::string c : {std::string("mlp"), own, std::string("mtif")})
       std::cout << (row.contains(c) ? fmt::format(" {:.3f} ± {:.3f} |", row[c]["mean"].get<double>(),
                                                   row[c]["sd"].get<double>())
                                     : std::string(" - |"));
@@ -680,6 +727,11 @@ int main(int argc, char** argv) {
                                          "DIR/train.csv and DIR/test.csv for the mtif CLI");
   fash->add_option("--fashion", fashion_dir)->capture_default_str();
   dig->add_option("--mnist", mnist_dir)->capture_default_str();
+  bool output_relatedness = false;
+  dig->add_flag("--relatedness", output_relatedness,
+                "also compare the feedback cut matrix with leave-one-task-out and MTIF (all labelled images "
+                "trained on, no validation split)");
+  dig->add_flag("--skip-accuracy", skip_accuracy, "only the relatedness comparison");
   for (auto* cmd : {fash, dig}) {
     cmd->add_option("--train-images", image_train, "labelled images (training + validation)")->capture_default_str();
     cmd->add_option("--test-images", image_test)->capture_default_str();
@@ -731,7 +783,8 @@ int main(int argc, char** argv) {
         TrainTest d = rotated_mnist_tasks(digits, o);
         result["relatedness_runs"].push_back(compare_relatedness(d, s, seed, 10, agree));
       }
-      result["relatedness_agreement"] = relatedness_table(agree, relatedness_fraction, 6);
+      result["relatedness_agreement"] =
+          relatedness_table(agree, fmt::format("{:g}% training rows", 100 * relatedness_fraction), 6);
     }
   } else if (ang->parsed()) {
     s.regression = true;
@@ -766,7 +819,8 @@ int main(int argc, char** argv) {
     if (!skip_relatedness) {
       std::map<std::string, std::vector<double>> agree;
       for (auto seed : seeds) result["relatedness_runs"].push_back(compare_relatedness(cast(relatedness_fraction, seed), s, seed, 1, agree));
-      result["relatedness_agreement"] = relatedness_table(agree, relatedness_fraction, 10);
+      result["relatedness_agreement"] =
+          relatedness_table(agree, fmt::format("{:g}% training rows", 100 * relatedness_fraction), 10);
     }
   } else if (fash->parsed()) {
     // Fashion-MNIST: the same images in two tasks, fine class (10) and coarse group (4).
@@ -800,15 +854,31 @@ int main(int argc, char** argv) {
                                            {"parity (2)", [](int c) { return c % 2; }},
                                            {">= 5 (2)", [](int c) { return c >= 5 ? 1 : 0; }}};
     result["data"] = {{"source", digits.source}, {"labelled_images", image_train}, {"test_images", image_test}};
-    json table = output_tasks_table(tasks, seeds, s, 10, [&](std::uint64_t seed) {
+    auto images_of = [&](std::uint64_t seed) {  // labelled from the front, test from the back
       std::mt19937_64 rng(seed);
-      auto idx = shuffled_indices(digits.size(), rng);  // labelled from the front, test from the back
-      std::vector<Index> labelled(idx.begin(), idx.begin() + image_train), test(idx.end() - image_test, idx.end());
-      return image_split(digits, labelled, digits, test, tasks, s.validation_share);
-    }, result);
-    result["accuracy"] = table;
-    std::cout << fmt::format("MNIST digits, three outputs, {} labelled images, test accuracy:\n\n", image_train);
-    print_table(table, task_columns(tasks));
+      auto idx = shuffled_indices(digits.size(), rng);
+      return std::make_pair(std::vector<Index>(idx.begin(), idx.begin() + image_train),
+                            std::vector<Index>(idx.end() - image_test, idx.end()));
+    };
+    if (!skip_accuracy) {
+      json table = output_tasks_table(tasks, seeds, s, 10, [&](std::uint64_t seed) {
+        auto [labelled, test] = images_of(seed);
+        return image_split(digits, labelled, digits, test, tasks, s.validation_share);
+      }, result);
+      result["accuracy"] = table;
+      std::cout << fmt::format("MNIST digits, three outputs, {} labelled images, test accuracy:\n\n", image_train);
+      print_table(table, task_columns(tasks));
+    }
+    if (output_relatedness) {
+      std::map<std::string, std::vector<double>> agree;
+      for (auto seed : seeds) {
+        auto [labelled, test] = images_of(seed);
+        TrainTest d{cast_outputs(digits, labelled, tasks), cast_outputs(digits, test, tasks)};
+        result["relatedness_runs"].push_back(compare_output_relatedness(d, s, seed, 10, agree));
+      }
+      result["relatedness_agreement"] = relatedness_table(
+          agree, fmt::format("MNIST digits, {} labelled images", image_train), int(tasks.size()), "feedback", "feedback MTL");
+    }
   }
   if (!out.empty()) write_json_file(out, result);
 }

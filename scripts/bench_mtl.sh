@@ -21,6 +21,9 @@ mkdir -p bench/results
   --out bench/results/mtl_digits_last_iteration_only.json
 "$BIN" digits --seeds "$SEEDS" --train-images 200 --models feedback --feedback-head-layers 2 \
   --out bench/results/mtl_digits_two_head_layers.json
+# feedback MTL's cut matrix against leave-one-task-out (network and feedback MTL) and MTIF, 5 seeds
+"$BIN" digits --seeds 0,1,2,3,4 --train-images 200 --skip-accuracy --relatedness \
+  --out bench/results/mtl_digits_relatedness.json
 "$BIN" fashion --seeds "$SEEDS" --models single_task,shared_bottom,feedback --out bench/results/mtl_fashion.json
 "$BIN" rotated --seeds "$SEEDS" --skip-relatedness --models single_task,shared_bottom,vmtl \
   --out bench/results/mtl_rotated_accuracy.json
