@@ -13,6 +13,7 @@
 
 #include "commands.hpp"
 #include "config.hpp"
+#include "options.hpp"
 #include "mtif/csv_reader.hpp"
 #include "mtif/mpi_world.hpp"
 
@@ -98,6 +99,7 @@ int main(int argc, char** argv) {
   mtif::cli::register_report(app);
   mtif::cli::register_select(app);
   mtif::cli::register_sources(app);
+  mtif::cli::check_output_folders(app);
   // --config belongs to the main app (see above), so each subcommand's help names it here.
   for (CLI::App* sub : app.get_subcommands({}))
     if (sub->get_name() != "run")

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <filesystem>
 #include <iostream>
 #include <sstream>
 
@@ -122,6 +123,20 @@ void add_network_options(CLI::App* cmd, NetworkOptions& n) {
       ->check(CLI::IsMember({"lbfgs", "adam", "sgd"}))->capture_default_str()->group(g);
   cmd->add_option("--retrain-steps", n.retrain_steps, "iterations or steps per refit, warm-started from the fit")
       ->check(CLI::PositiveNumber)->capture_default_str()->group(g);
+}
+
+void check_output_folders(CLI::App& app) {
+  const CLI::Validator folder_exists(
+      [](std::string& path) -> std::string {
+        const std::filesystem::path folder = std::filesystem::path(path).parent_path();
+        if (folder.empty() || std::filesystem::is_directory(folder)) return {};
+        return fmt::format("{}: folder {} does not exist", path, folder.string());
+      },
+      "", "OUTPUT_FOLDER_EXISTS");
+  for (CLI::App* sub : app.get_subcommands({}))
+    for (CLI::Option* option : sub->get_options())
+      for (const char* flag : {"--out", "--json", "--save", "--rows-out"})
+        if (option->check_lname(flag + 2)) option->check(folder_exists);
 }
 
 void add_output_options(CLI::App* cmd, OutputOptions& o) {

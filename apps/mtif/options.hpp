@@ -86,6 +86,10 @@ void add_model_options(CLI::App* cmd, ModelOptions& o);
 void add_network_options(CLI::App* cmd, NetworkOptions& n);
 void add_mtl_options(CLI::App* cmd, MtlOptions& m);
 void add_output_options(CLI::App* cmd, OutputOptions& o);   // --json, --quiet, --verbose
+// Every subcommand's output-file flags (--out, --json, --save, --rows-out)
+// refuse, at parse time, a path whose folder does not exist: a run must not
+// do its work and then fail to write.
+void check_output_folders(CLI::App& app);
 void add_verbosity_options(CLI::App* cmd, OutputOptions& o);  // --quiet, --verbose only
 
 // Silences std::cout while it lives, when asked (--quiet of subcommands whose
