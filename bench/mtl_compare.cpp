@@ -723,8 +723,9 @@ int main(int argc, char** argv) {
     cmd->add_flag("--skip-accuracy", skip_accuracy, "only the relatedness comparison");
   }
   ang->add_option("--max-degrees", max_degrees, "angles drawn uniformly from [-max, max]")->capture_default_str();
-  rot->add_option("--csv-out", csv_out, "also write the split of the first seed at the relatedness fraction as "
-                                         "DIR/train.csv and DIR/test.csv for the mtif CLI");
+  for (auto* cmd : {rot, ang})
+    cmd->add_option("--csv-out", csv_out, "also write the split of the first seed at the relatedness fraction as "
+                                          "DIR/train.csv and DIR/test.csv for the mtif CLI");
   fash->add_option("--fashion", fashion_dir)->capture_default_str();
   dig->add_option("--mnist", mnist_dir)->capture_default_str();
   bool output_relatedness = false;
@@ -803,6 +804,10 @@ int main(int argc, char** argv) {
       o.pool = pool;
       o.seed = seed;
       TrainTest d = rotated_mnist_angle_tasks(digits, o);
+      if (!csv_out.empty() && seed == seeds.front() && fraction == relatedness_fraction) {  // in degrees
+        write_csv(d.train, csv_out + "/train.csv");
+        write_csv(d.test, csv_out + "/test.csv");
+      }
       d.train.y /= max_degrees;  // one fixed scale for every model: targets in [-1, 1]
       d.test.y /= max_degrees;
       return d;
