@@ -157,7 +157,7 @@ void mtl_fit(const DataOptions& data, const ModelOptions& model, const OutputOpt
     j["settings"] = settings_json(data, model);
     j["relatedness"] = {{"matrix", matrix_to_json(run.relatedness.matrix)}, {"value", run.value_meaning},
                         {"layout", "row = source task, column = target task"}};
-    write_json_file(out.json, j);
+    write_summary(out, j);
   }
 }
 
@@ -183,7 +183,7 @@ void mtl_relatedness(const DataOptions& data, const ModelOptions& model, const O
     j["output"] = matrix_path;
     j["sources"] = names;
     j["targets"] = names;
-    write_json_file(out.json, j);
+    write_summary(out, j);
   }
 }
 

@@ -19,6 +19,13 @@ for m in vmtl feedback; do
 done
 "$MTIF" relatedness "${common[@]}" --method vmtl --out "$WORK/vmtl_again.csv"
 cmp -s "$WORK/vmtl.csv" "$WORK/vmtl_again.csv" || fail "same seed, different vmtl matrix"
+# The summaries carry "config": mtif run --config reproduces the run (same file).
+for m in vmtl feedback; do
+  grep -q '"config"' "$WORK/$m.json" || fail "$m.json: no config"
+  cp "$WORK/$m.csv" "$WORK/$m.first.csv"
+  "$MTIF" run --config "$WORK/$m.json" -q
+  cmp -s "$WORK/$m.csv" "$WORK/$m.first.csv" || fail "$m: mtif run --config gave another matrix"
+done
 
 # alpha: for each target the weights over the other sources sum to 1, self weight 0.
 awk -F, 'NR > 1 { s[$2] += $3; if ($1 == $2 && $3 != 0) bad = 1 }
