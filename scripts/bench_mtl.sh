@@ -28,6 +28,9 @@ mkdir -p bench/results
 "$BIN" rotated --seeds "$SEEDS" --skip-relatedness --models single_task,shared_bottom,vmtl \
   --out bench/results/mtl_rotated_accuracy.json
 "$BIN" rotated --seeds "$SEEDS" --skip-relatedness --models feedback --out bench/results/mtl_rotated_feedback.json
+# is the 150-epoch cap what holds VMTL back at 20%? the same with 300
+"$BIN" rotated --seeds "$SEEDS" --fractions 0.2 --models vmtl --max-epochs 300 --skip-relatedness \
+  --out bench/results/mtl_rotated_vmtl_300_epochs.json
 "$BIN" rotated --seeds "$SEEDS" --relatedness-fraction 0.1 --skip-accuracy --out bench/results/mtl_rotated_relatedness.json
 # VMTL's regression setting: Rotated MNIST angles (one task per digit), RMSE in degrees; the MLPs
 # again with two hidden layers (VMTL's encoder depth: hidden layer + z); relatedness at 10%.
