@@ -35,6 +35,7 @@ bool ends_with(const std::string& s, const std::string& suffix) {
 // rows in chunks sized from --memory; scores go to a sink chunk by chunk.
 void streaming_influence(const Options& o) {
   // Refuse what does not stream before reading anything.
+  check_regression_flag(o.model);
   const size_t budget = parse_memory_size(o.memory.empty() ? "1G" : o.memory);
   if (o.model.loss != "squared")
     throw std::invalid_argument("--memory/--reduce stream the squared loss only; the logistic loss runs in memory "

@@ -84,7 +84,6 @@ MtlRun run_model(const std::string& kind, const DataOptions& data, const ModelOp
                  const std::string& save = "") {
   if (mpi_world() && mpi_world()->size() > 1)
     throw std::runtime_error("--model " + kind + " runs in one process: run it without mpirun");
-  if (model.mtl.regression && kind != "vmtl") throw std::invalid_argument("--regression needs --model vmtl");
   const std::optional<nlohmann::json> file = model_file(kind, model);
   // A saved VMTL model knows whether it is a regressor.
   const bool regression = file && kind == "vmtl" ? file->at("config").value("regression", false) : model.mtl.regression;

@@ -238,7 +238,13 @@ void check_targets(const Dataset& d, const std::string& loss, const std::string&
 
 }  // namespace
 
+void check_regression_flag(const ModelOptions& model) {
+  if (model.mtl.regression && model.model != "vmtl")
+    throw std::invalid_argument("--regression needs --model vmtl (the linear and mlp models regress with --loss squared)");
+}
+
 TrainTest read_checked_data(const DataOptions& data, const ModelOptions& model, bool quiet) {
+  check_regression_flag(model);
   TrainTest out = read_data(data);
   if (data.intercept) {
     add_intercept(out.train);
@@ -257,6 +263,7 @@ FittedRun read_and_fit(const DataOptions& data, const ModelOptions& model, bool 
   if (model.model == "vmtl" || model.model == "feedback")
     throw std::invalid_argument("--model " + model.model + " works with 'mtif fit' and 'mtif relatedness' only");
   if (model.loss == "softmax") throw std::invalid_argument("--loss softmax needs --model mlp");
+  check_regression_flag(model);
   if (!world && mpi_world() && mpi_world()->size() > 1)
     throw std::runtime_error("only 'mtif influence' splits its rows across MPI ranks: run this subcommand without mpirun");
   FittedRun run;

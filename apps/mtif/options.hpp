@@ -132,10 +132,12 @@ struct FittedRun {
   nlohmann::json warnings = nlohmann::json::array();
 };
 
-// `world` (nullptr: one process) splits the training rows across MPI ranks;
-// every rank gets the same model and factorisation.
+// --regression is VMTL's switch; every other model takes --loss (refused otherwise).
+void check_regression_flag(const ModelOptions& model);
 // Read, intercept and target checks alone (the network path; no MPI split).
 TrainTest read_checked_data(const DataOptions& data, const ModelOptions& model, bool quiet);
+// Read and fit the linear model. `world` (nullptr: one process) splits the
+// training rows across MPI ranks; every rank gets the same model and factorisation.
 FittedRun read_and_fit(const DataOptions& data, const ModelOptions& model, bool quiet,
                        const MpiWorld* world = nullptr);
 Targets make_targets(const FittedRun& run, const std::string& kind);

@@ -55,6 +55,11 @@ rc=0
 rc=0
 "$MTIF" fit "${common[@]}" --model feedback --regression 2>"$WORK/err.txt" || rc=$?
 [ $rc -ne 0 ] && grep -q "needs --model vmtl" "$WORK/err.txt" || fail "feedback --regression not refused"
+for other in "--model linear" "--model mlp"; do
+  rc=0
+  "$MTIF" fit "${common[@]}" $other --regression 2>"$WORK/err.txt" || rc=$?
+  [ $rc -ne 0 ] && grep -q "needs --model vmtl" "$WORK/err.txt" || fail "$other --regression not refused"
+done
 
 # Refused: subcommands these models do not support, and --save.
 for cmd in "influence --out $WORK/bad.csv" "loo --rows 0-3 --out $WORK/bad.csv"; do
