@@ -38,3 +38,6 @@ mkdir -p bench/results
 "$BIN" angles --seeds "$SEEDS" --skip-relatedness --models single_task,shared_bottom --hidden 32,32 \
   --out bench/results/mtl_angles_two_layer_mlps.json
 "$BIN" angles --seeds "$SEEDS" --relatedness-fraction 0.1 --skip-accuracy --out bench/results/mtl_angles_relatedness.json
+# the same question for the angles, where two runs reached the cap
+"$BIN" angles --seeds "$SEEDS" --fractions 0.05,0.1 --models vmtl --max-epochs 300 --skip-relatedness \
+  --out bench/results/mtl_angles_vmtl_300_epochs.json
