@@ -32,16 +32,22 @@ void expect_consistent(const EpochSelection& s, int max_epochs, double accuracy_
 // Few rows per task, so long runs overfit and the validation curve moves.
 TrainTest overfitting_data() { return test::make_class_data(3, 40, 60, 5); }
 
-TEST(EarlyStopping, MlpKeepsTheBestEpochsWeights) {
-  TrainTest d = overfitting_data();
+// A softmax MLP without weight decay and with a large step: it overfits that data.
+MlpConfig overfitting_mlp(int epochs) {
   MlpConfig c;
   c.hidden = {16};
   c.head = HeadKind::Softmax;
   c.classes = 3;
   c.weight_decay = 0;
-  c.epochs = 80;
+  c.epochs = epochs;
   c.batch_size = 16;
   c.learning_rate = 3e-2;
+  return c;
+}
+
+TEST(EarlyStopping, MlpKeepsTheBestEpochsWeights) {
+  TrainTest d = overfitting_data();
+  MlpConfig c = overfitting_mlp(80);
   MlpTrainOptions o;
   o.stopping = {&d.test, 0};
   EpochSelection s;
@@ -57,14 +63,7 @@ TEST(EarlyStopping, MlpKeepsTheBestEpochsWeights) {
 
 TEST(EarlyStopping, PatienceEndsTraining) {
   TrainTest d = overfitting_data();
-  MlpConfig c;
-  c.hidden = {16};
-  c.head = HeadKind::Softmax;
-  c.classes = 3;
-  c.weight_decay = 0;
-  c.epochs = 300;
-  c.batch_size = 16;
-  c.learning_rate = 3e-2;
+  MlpConfig c = overfitting_mlp(300);
   MlpTrainOptions o;
   o.stopping = {&d.test, 5};
   EpochSelection s;
