@@ -13,7 +13,12 @@ jobs="$(nproc 2>/dev/null || echo 2)"
 # "<unknown module>") are reported as leaks at exit and cannot be suppressed by name.
 # The row-split logic is still checked here without MPI (tests/distributed/row_split_test.cpp);
 # the mpirun paths run in the Release suite.
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMTIF_SANITIZE=ON -DMTIF_BUILD_BENCH=OFF -DMTIF_WITH_TORCH=OFF \
+launcher=()
+if command -v ccache >/dev/null 2>&1; then  # as in build.sh: shared objects across checkouts
+  export CCACHE_BASEDIR="$PWD"
+  launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+fi
+cmake -S . -B "$build" "${launcher[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMTIF_SANITIZE=ON -DMTIF_BUILD_BENCH=OFF -DMTIF_WITH_TORCH=OFF \
   -DMTIF_WITH_MPI=OFF -DMTIF_BUILD_TESTS=ON >/dev/null
 cmake --build "$build" -j"$jobs"
 
