@@ -131,7 +131,7 @@ void streaming_influence(const Options& o) {
   run_on_every_rank(world, [&] {
     model = fit_from_gram(sums, config);
     if (!model.report.converged)
-      warnings.push_back(fmt::format("the fit did not converge (max |gradient| {:.3g})", model.report.gradient_max_abs));
+      warnings.push_back("the fit " + describe(model.report));
     timings["fit_s"] = clock.lap();
     solver = std::make_unique<BlockSchurSolver>(block_hessian_from_gram(sums, config), sums.task_names);
     for (const auto& w : solver->warnings()) warnings.push_back(w);

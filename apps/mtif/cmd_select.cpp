@@ -91,7 +91,7 @@ class LinearSelection final : public SelectionBackend {
   std::pair<SplitEvaluation, SplitEvaluation> judge(const std::string& method, const std::vector<Index>& rows,
                                                     const Dataset& valid) override {
     LinearModel m = rows.empty() ? run_.model : refit_without(run_.model, run_.data.train, rows);
-    if (!m.report.converged) throw std::runtime_error(method + ": the refit did not converge");
+    if (!m.report.converged) throw std::runtime_error(method + ": the refit " + describe(m.report));
     return {evaluate(m, valid), evaluate(m, run_.data.test)};
   }
   VectorXd row_training_loss() const override { return mtif::row_training_loss(run_.model, run_.data.train); }

@@ -304,8 +304,7 @@ FittedRun read_and_fit(const DataOptions& data, const ModelOptions& model, bool 
     } else {
       run.model = fit_linear(train, config, nullptr, nullptr, world);
       if (!run.model.report.converged)
-        run.warnings.push_back(fmt::format("the fit did not converge (max |gradient| {:.3g})",
-                                           run.model.report.gradient_max_abs));
+        run.warnings.push_back("the fit " + describe(run.model.report));
     }
     run.timings["fit_s"] = clock.lap();
     run.solver =

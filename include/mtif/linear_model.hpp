@@ -22,12 +22,28 @@ struct LinearConfig {
   int max_newton_iterations = 100;
 };
 
+// Why Newton stopped; the text of each is in describe(const FitReport&).
+enum class FitStop {
+  GradientTolerance,  // max |grad| <= gradient_tolerance
+  NewtonDecrement,    // no step helped, but g^T H^-1 g / 2 is below the objective's rounding: at the optimum
+  NoDescent,          // no step lowered the objective or, within rounding, the gradient
+  IterationLimit,     // max_newton_iterations taken
+};
+
 struct FitReport {
   int iterations = 0;
   double objective = 0;
   double gradient_max_abs = 0;
+  double newton_decrement = 0;  // g^T H^-1 g at the last Newton step (0 if none was needed)
+  FitStop stop = FitStop::GradientTolerance;
   bool converged = true;
 };
+// "converged (...)" or "did not converge: ..." with the reason, max |grad| and iterations.
+std::string describe(const FitReport& report);
+// The one rule for every linear fit (in memory, streaming, refits): the
+// gradient is at its tolerance (rounding may leave it a little above: 1e-8),
+// or Newton's own measure of the distance to the optimum is at rounding level.
+bool fit_converged(const FitReport& report, double gradient_tolerance);
 
 struct LinearModel {
   LinearConfig config;

@@ -420,7 +420,9 @@ LinearModel fit_from_gram(const GramSums& sums, const LinearConfig& config) {
     objective += 0.5 * config.lambda_task * m.theta[k].squaredNorm();
   }
   m.report.objective = objective;
-  m.report.converged = m.report.gradient_max_abs <= std::max(config.gradient_tolerance, 1e-8);
+  m.report.stop = m.report.gradient_max_abs <= config.gradient_tolerance ? FitStop::GradientTolerance
+                                                                         : FitStop::IterationLimit;
+  m.report.converged = fit_converged(m.report, config.gradient_tolerance);
   return m;
 }
 

@@ -1,5 +1,8 @@
 #include "mtif/linear_model.hpp"
 
+#include <fmt/format.h>
+
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -53,47 +56,92 @@ double linear_objective(const LinearModel& model, const Dataset& train, const Ve
   return total;
 }
 
+namespace {
+// Objective values closer than this cannot be told apart: the sum of n terms
+// of size |f| carries about this much rounding.
+double objective_rounding(double objective) { return 1e-13 * std::max(1.0, std::abs(objective)); }
+}  // namespace
+
+bool fit_converged(const FitReport& report, double gradient_tolerance) {
+  if (report.gradient_max_abs <= std::max(gradient_tolerance, 1e-8)) return true;
+  // Ill-conditioned but finished: Newton predicts an objective gain below rounding.
+  return report.stop == FitStop::NewtonDecrement;
+}
+
+std::string describe(const FitReport& r) {
+  const char* reason = "";
+  switch (r.stop) {
+    case FitStop::GradientTolerance: reason = "gradient below its tolerance"; break;
+    case FitStop::NewtonDecrement: reason = "Newton decrement below the rounding of the objective"; break;
+    case FitStop::NoDescent: reason = "no step lowered the objective or the gradient"; break;
+    case FitStop::IterationLimit: reason = "Newton iteration limit reached"; break;
+  }
+  return fmt::format("{}: {}, max |gradient| {:.3g}, Newton decrement {:.3g}, {} iterations",
+                     r.converged ? "converged" : "did not converge", reason, r.gradient_max_abs,
+                     r.newton_decrement, r.iterations);
+}
+
 // Damped Newton on the block system: one step is exact for the squared loss;
-// a second is taken only if rounding left the gradient above tolerance.
+// more are taken only while the gradient is above tolerance (logistic loss,
+// or rounding after the first step). Near the optimum the objective changes by
+// less than its own rounding, so an Armijo test alone cannot see progress
+// there: a step whose objective change is within rounding is taken when it
+// lowers the gradient. When no step helps, the fit counts as converged if
+// Newton's decrement says the optimum is reached to rounding.
 LinearModel fit_linear(const Dataset& train, const LinearConfig& config, const VectorXd* sample_weight,
                        const LinearModel* warm_start, const RowSum* rows) {
   LinearModel model = warm_start ? *warm_start : zero_linear_model(train, config);
   model.config = config;
   model.report = FitReport{};
+  model.report.stop = FitStop::IterationLimit;
   double objective = linear_objective(model, train, sample_weight, rows);
+  BlockVector grad = linear_gradient(model, train, sample_weight, rows);
   for (int it = 0; it < config.max_newton_iterations; ++it) {
-    BlockVector grad = linear_gradient(model, train, sample_weight, rows);
     model.report.gradient_max_abs = max_abs(grad);
-    if (model.report.gradient_max_abs <= config.gradient_tolerance) break;
+    if (model.report.gradient_max_abs <= config.gradient_tolerance) {
+      model.report.stop = FitStop::GradientTolerance;
+      break;
+    }
     BlockSchurSolver solver(linear_block_hessian(model, train, sample_weight, rows));
     BlockVector step = solver.apply(grad);
-    // Backtracking (Armijo) line search along -step.
     double decrement = grad.gamma.dot(step.gamma);
     for (size_t k = 0; k < grad.theta.size(); ++k) decrement += grad.theta[k].dot(step.theta[k]);
+    model.report.newton_decrement = decrement;
+    // Backtracking (Armijo) line search along -step.
     double scale = 1.0;
     LinearModel trial = model;
     bool improved = false;
+    BlockVector trial_grad;
     for (int ls = 0; ls < 40; ++ls) {
       trial = model;
       add_scaled(trial, step, -scale);
       double value = linear_objective(trial, train, sample_weight, rows);
-      if (value <= objective - 1e-4 * scale * decrement || (value <= objective && decrement < 1e-20)) {
+      const bool armijo = value <= objective - 1e-4 * scale * decrement;
+      if (armijo || value <= objective + objective_rounding(objective)) {
+        trial_grad = linear_gradient(trial, train, sample_weight, rows);
+        improved = armijo || max_abs(trial_grad) < model.report.gradient_max_abs;
+      }
+      if (improved) {
         objective = value;
-        improved = true;
         break;
       }
       scale *= 0.5;
     }
     model.report.iterations = it + 1;
-    if (!improved) break;  // at the limit of floating point: no descent left
+    if (!improved) {  // at the limit of floating point: finished if Newton says the optimum is reached
+      model.report.stop = 0.5 * decrement <= objective_rounding(objective) ? FitStop::NewtonDecrement
+                                                                          : FitStop::NoDescent;
+      break;
+    }
     model.theta = std::move(trial.theta);
     model.gamma = std::move(trial.gamma);
+    grad = std::move(trial_grad);
   }
-  BlockVector grad = linear_gradient(model, train, sample_weight, rows);
   model.report.gradient_max_abs = max_abs(grad);
+  if (model.report.stop == FitStop::IterationLimit && model.report.gradient_max_abs <= config.gradient_tolerance)
+    model.report.stop = FitStop::GradientTolerance;
   model.report.objective = objective;
-  // Rounding may stop Newton a little above the tolerance; far above is a failure.
-  model.report.converged = model.report.gradient_max_abs <= std::max(config.gradient_tolerance, 1e-8);
+  model.report.converged = fit_converged(model.report, config.gradient_tolerance);
   return model;
 }
 
@@ -131,7 +179,9 @@ nlohmann::json to_json(const LinearModel& model) {
   j["fit"] = {{"iterations", model.report.iterations},
               {"objective", model.report.objective},
               {"gradient_max_abs", model.report.gradient_max_abs},
-              {"converged", model.report.converged}};
+              {"converged", model.report.converged},
+              {"newton_decrement", model.report.newton_decrement},
+              {"stopped", describe(model.report)}};
   return j;
 }
 

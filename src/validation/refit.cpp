@@ -20,7 +20,7 @@ MatrixXd leave_one_out(const LinearModel& full, const Dataset& train, const Data
     LinearModel refit = fit_linear(train, full.config, &weight, &full);
     if (!refit.report.converged) {
 #pragma omp critical
-      error = "refit without train row " + std::to_string(rows[i]) + " did not converge";
+      error = "refit without train row " + std::to_string(rows[i]) + " " + describe(refit.report);
     }
     out.row(i) = (target_losses(refit, test, targets) - base).transpose();
     progress.add();

@@ -28,7 +28,7 @@ Relatedness relatedness_by_retraining(const LinearModel& full, const Dataset& tr
   const int K = train.num_tasks();
   const VectorXd base = target_losses(full, test, targets);
   Relatedness out{"retrain", MatrixXd(K, targets.size()), 0};
-  bool converged = true;
+  std::string error;
   Progress progress("leave-one-task-out refits", K);
 #pragma omp parallel for schedule(dynamic)
   for (int l = 0; l < K; ++l) {
@@ -36,11 +36,14 @@ Relatedness relatedness_by_retraining(const LinearModel& full, const Dataset& tr
     // With no data left, theta_l's only term is its penalty, so the refit sets
     // it to 0: the same as removing theta_l (mtif-math.md 4).
     LinearModel refit = fit_linear(train, full.config, &weight, &full);
-    if (!refit.report.converged) converged = false;
+    if (!refit.report.converged) {
+#pragma omp critical
+      error = "the refit without task " + train.task_names[l] + " " + describe(refit.report);
+    }
     out.matrix.row(l) = (target_losses(refit, test, targets) - base).transpose();
     progress.add();
   }
-  if (!converged) throw std::runtime_error("a leave-one-task-out refit did not converge");
+  if (!error.empty()) throw std::runtime_error(error);
   out.seconds = seconds_since(start);
   return out;
 }
