@@ -83,6 +83,48 @@ Relatedness relatedness_by_newton(const LinearModel& full, const Dataset& train,
   return out;
 }
 
+MatrixXd subset_removal_losses(const LinearModel& full, const Dataset& train, const Dataset& test,
+                               const Targets& targets, const std::vector<std::vector<bool>>& remove) {
+  const int K = train.num_tasks();
+  const Index d = train.num_features();
+  BlockSchurSolver solver(linear_block_hessian(full, train));
+  const BlockHessian& h = solver.hessian();
+  const VectorXd r = row_loss_derivatives(full, train);
+  // Per task, once: A_j^-1 B_j, its Schur change when removed, and the
+  // gradient of its data term in gamma (the step's right-hand side).
+  std::vector<MatrixXd> A_inv_B(K), schur_change(K);
+  std::vector<VectorXd> gamma_grad(K);
+  for (int j = 0; j < K; ++j) {
+    A_inv_B[j] = solver.solve_task(j, h.B[j]);
+    schur_change[j] = h.B[j].transpose() * A_inv_B[j] - h.C_task[j];
+    const Index n_j = train.task_rows(j);
+    gamma_grad[j] = VectorXd::Zero(d);
+    if (n_j > 0) gamma_grad[j] = train.task_X(j).transpose() * r.segment(train.task_begin[j], n_j) / double(n_j);
+  }
+  for (const auto& mask : remove)  // checked before the parallel loop: no throw inside it
+    if (static_cast<int>(mask.size()) != K) throw std::invalid_argument("a subset mask's length differs from the task count");
+  MatrixXd out(remove.size(), targets.size());
+#pragma omp parallel for schedule(dynamic)
+  for (Index s = 0; s < Index(remove.size()); ++s) {
+    MatrixXd schur_without = solver.schur();
+    VectorXd b = VectorXd::Zero(d);
+    for (int l = 0; l < K; ++l)
+      if (remove[s][l]) {
+        schur_without += schur_change[l];
+        b += gamma_grad[l];
+      }
+    const VectorXd delta_gamma = Eigen::LDLT<MatrixXd>(schur_without).solve(b);
+    LinearModel stepped = full;
+    stepped.gamma += delta_gamma;
+    for (int j = 0; j < K; ++j) {
+      if (remove[s][j]) stepped.theta[j].setZero();  // its parameters leave with it
+      else stepped.theta[j] -= A_inv_B[j] * delta_gamma;
+    }
+    out.row(s) = target_losses(stepped, test, targets).transpose();
+  }
+  return out;
+}
+
 Relatedness relatedness_by_mtif(const LinearModel& full, const Dataset& train, const Dataset& test,
                                 const Targets& targets) {
   (void)test;

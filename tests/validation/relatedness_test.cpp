@@ -3,6 +3,8 @@
 // sum of the row scores.
 #include <gtest/gtest.h>
 
+#include <random>
+
 #include "mtif/block_schur_solver.hpp"
 #include "mtif/linear_curvature.hpp"
 #include "mtif/validation.hpp"
@@ -114,6 +116,35 @@ TEST(Stats, CompareScoresSplitsWithinAndBetween) {
   EXPECT_EQ(a.between_task.count, 2);
   EXPECT_DOUBLE_EQ(a.within_task.max_abs_error, 1.0);  // (1,1): 4 vs 5
   EXPECT_DOUBLE_EQ(a.between_task.max_abs_error, 0.0);
+}
+
+// Newton removal of a whole subset equals a dense refit without the subset's
+// rows (squared loss), for random subsets incl. the empty one.
+TEST(SubsetRemoval, EqualsDenseRefitsForRandomSubsets) {
+  TrainTest data = test::make_data(6, 4, {25});
+  LinearConfig config;
+  config.lambda_task = 0.3;
+  config.lambda_shared = 0.2;
+  LinearModel model = fit_linear(data.train, config);
+  Targets targets = task_targets(model, data.test);
+  const int K = data.train.num_tasks();
+  std::mt19937 rng(7);
+  std::bernoulli_distribution coin(0.4);
+  std::vector<std::vector<bool>> subsets(8, std::vector<bool>(K, false));
+  for (std::size_t s = 1; s < subsets.size(); ++s)
+    for (int l = 0; l < K; ++l) subsets[s][l] = coin(rng);
+  MatrixXd newton = subset_removal_losses(model, data.train, data.test, targets, subsets);
+  for (std::size_t s = 0; s < subsets.size(); ++s) {
+    VectorXd weight = VectorXd::Ones(data.train.num_rows());
+    for (int l = 0; l < K; ++l)
+      if (subsets[s][l]) weight.segment(data.train.task_begin[l], data.train.task_rows(l)).setZero();
+    LinearModel refit = test::unstack(test::dense_squared_fit(data.train, config, weight), model);
+    VectorXd truth = target_losses(refit, data.test, targets);
+    for (int t = 0; t < targets.size(); ++t)
+      EXPECT_NEAR(newton(s, t), truth(t), 1e-10 * std::abs(truth(t))) << "subset " << s << " target " << t;
+  }
+  EXPECT_THROW(subset_removal_losses(model, data.train, data.test, targets, {std::vector<bool>(K + 1)}),
+               std::invalid_argument);
 }
 
 TEST(RowSpec, ParsesListsAndRanges) {
