@@ -26,7 +26,7 @@ void register_fit(CLI::App& app) {
   cmd->footer("Example:\n  mtif fit --train train.csv --test test.csv --lambda-task 0.5 --save model.json");
   cmd->callback([o] {
     begin_command(o->out);
-    if (o->model.model == "mlp") return network_fit(o->data, o->model, o->out, o->save);
+    if (is_network_model(o->model)) return network_fit(o->data, o->model, o->out, o->save);
     if (is_mtl_model(o->model.model)) return mtl_fit(o->data, o->model, o->out, o->save);
     FittedRun run = read_and_fit(o->data, o->model, o->out.quiet);
     VectorXd loss = task_mean_loss(run.model, run.data.test);

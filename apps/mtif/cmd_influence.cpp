@@ -209,7 +209,7 @@ void register_influence(CLI::App& app) {
       "Example:\n  mtif influence --train train.csv --test test.csv --out scores.csv --mode exact");
   cmd->callback([o, memory_option, reduce_option] {
     begin_command(o->out);
-    if (o->model.model == "mlp")
+    if (is_network_model(o->model))
       return network_influence(o->data, o->model, o->out, o->scores_path, o->targets, o->mode);
     if (memory_option->count() > 0 || reduce_option->count() > 0) {  // given, even as ""
       if (memory_option->count() > 0 && o->memory.empty()) parse_memory_size("");  // refused with its message

@@ -46,7 +46,7 @@ void register_lds(CLI::App& app) {
       "Example:\n  mtif lds --train train.csv --test test.csv --subsets 50 --out lds.csv --json lds.json");
   cmd->callback([o] {
     begin_command(o->out);
-    if (o->model.model == "mlp")
+    if (is_network_model(o->model))
       return network_lds(o->data, o->model, o->out, o->subsets, o->keep, o->seed, o->lds_path);
     FittedRun run = read_and_fit(o->data, o->model, o->out.quiet);
     const auto& [train, test] = run.data;

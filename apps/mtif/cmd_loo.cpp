@@ -43,7 +43,7 @@ void register_loo(CLI::App& app) {
       "Example:\n  mtif loo --train train.csv --test test.csv --rows 0-99 --out loo.csv --json loo.json");
   cmd->callback([o] {
     begin_command(o->out);
-    if (o->model.model == "mlp") return network_loo(o->data, o->model, o->out, o->rows, o->loo_path, o->targets);
+    if (is_network_model(o->model)) return network_loo(o->data, o->model, o->out, o->rows, o->loo_path, o->targets);
     FittedRun run = read_and_fit(o->data, o->model, o->out.quiet);
     const Dataset& train = run.data.train;
     std::vector<Index> rows = parse_row_spec(o->rows, train.num_rows());

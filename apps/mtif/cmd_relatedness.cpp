@@ -140,7 +140,7 @@ void register_relatedness(CLI::App& app) {
       throw std::invalid_argument("--model " + o->model.model + " gives its own matrix: use --method " + o->model.model);
     // Each model's trajectory flag is refused for the other when set to anything but its default (a
     // --json summary replayed by `mtif run` carries both flags at their defaults).
-    if (o->model.model == "mlp") {
+    if (is_network_model(o->model)) {
       if (o->trajectory.steps != TrajectoryConfig{}.steps)
         throw std::invalid_argument("--trajectory-steps is for the linear model: --model mlp observes the fit's own "
                                     "training run (--epochs, --trajectory-every)");

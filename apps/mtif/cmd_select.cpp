@@ -106,7 +106,7 @@ class LinearSelection final : public SelectionBackend {
 };
 
 std::unique_ptr<SelectionBackend> selection_backend(const DataOptions& data, const ModelOptions& model, bool quiet) {
-  if (model.model == "mlp") return network_selection_backend(data, model, quiet);
+  if (is_network_model(model)) return network_selection_backend(data, model, quiet);
   if (model.model != "linear")
     throw std::invalid_argument("mtif select and sources support --model linear and mlp, not " + model.model);
   return std::make_unique<LinearSelection>(data, model, quiet);

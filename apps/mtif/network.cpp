@@ -44,6 +44,8 @@ MlpConfig network_config(const ModelOptions& m, const Dataset& train) {
   c.epochs = n.epochs;
   c.batch_size = n.batch_size;
   c.seed = n.seed;
+  c.sharing = n.sharing;
+  c.coupling = n.coupling;
   return c;
 }
 
@@ -56,12 +58,52 @@ MlpRetrainProtocol protocol_of(const NetworkOptions& n) {
 
 NetworkRun read_network_data(const DataOptions& data, const ModelOptions& m, bool quiet) {
   if (mpi_world() && mpi_world()->size() > 1)
-    throw std::runtime_error("--model mlp runs in one process: run it without mpirun");
+    throw std::runtime_error("--model " + m.model + " runs in one process: run it without mpirun");
+  if (m.model == "torchscript" && m.net.module.empty())
+    throw std::invalid_argument("--model torchscript needs --module FILE.pt (torch.jit.save of your network)");
+  if (m.model == "torchscript" && !m.model_file.empty())
+    throw std::invalid_argument("--model torchscript reads its weights from --module: drop --model-file");
   NetworkRun run;
   Stopwatch clock;
   run.data = read_checked_data(data, m, quiet);
   run.timings["read_s"] = clock.lap();
   return run;
+}
+
+void polish(NetworkRun& run, const NetworkOptions& n, Stopwatch& clock) {
+  if (n.polish_steps <= 0) return;
+  MlpRetrainProtocol protocol;
+  protocol.steps = n.polish_steps;
+  run.model = mlp_retrain(run.model, run.data.train, VectorXd::Ones(run.data.train.num_rows()), protocol);
+  run.timings["polish_s"] = clock.lap();
+}
+
+TorchScriptSpec torchscript_spec(const NetworkOptions& n) {
+  TorchScriptSpec spec;
+  spec.path = n.module;
+  spec.method = n.module_method;
+  spec.shared = n.shared;
+  spec.task = n.task_params;
+  spec.frozen = n.frozen;
+  return spec;
+}
+
+// The user's module at its own weights, or trained / polished from them (--module-weights).
+void fit_torchscript(NetworkRun& run, const ModelOptions& m, Stopwatch& clock,
+                     std::function<void(long, const MlpModel&)> before_step) {
+  const Dataset& train = run.data.train;
+  run.model = load_torchscript_model(torchscript_spec(m.net), network_config(m, train), train.num_tasks(), train);
+  run.timings["load_s"] = clock.lap();
+  if (m.net.module_weights == "train") {
+    MlpTrainOptions options;
+    options.before_step = std::move(before_step);
+    options.warm_start = &run.model;
+    run.model = train_mlp(train, network_config(m, train), options);
+    run.timings["train_s"] = clock.lap();
+  } else if (before_step) {
+    throw std::invalid_argument("--method tag/gradcos observes a training run: add --module-weights train");
+  }
+  if (m.net.module_weights != "as-is") polish(run, m.net, clock);
 }
 
 // Trains (or loads) and polishes the network; `before_step` watches the
@@ -70,7 +112,9 @@ void fit_network(NetworkRun& run, const ModelOptions& m, bool quiet,
                  std::function<void(long, const MlpModel&)> before_step = {}) {
   Stopwatch clock;
   const Dataset& train = run.data.train;
-  if (!m.model_file.empty()) {
+  if (m.model == "torchscript") {
+    fit_torchscript(run, m, clock, std::move(before_step));
+  } else if (!m.model_file.empty()) {
     LoadedMlp loaded = mlp_from_json(read_json_file(m.model_file));
     if (loaded.task_names != train.task_names || loaded.feature_names != train.feature_names)
       throw std::runtime_error(m.model_file + ": the model's tasks or features do not match the training data");
@@ -80,12 +124,7 @@ void fit_network(NetworkRun& run, const ModelOptions& m, bool quiet,
     options.before_step = std::move(before_step);
     run.model = train_mlp(train, network_config(m, train), options);
     run.timings["train_s"] = clock.lap();
-    if (m.net.polish_steps > 0) {
-      MlpRetrainProtocol polish;
-      polish.steps = m.net.polish_steps;
-      run.model = mlp_retrain(run.model, train, VectorXd::Ones(train.num_rows()), polish);
-      run.timings["polish_s"] = clock.lap();
-    }
+    polish(run, m.net, clock);
   }
   BlockVector g = run.model.objective_gradient(train);
   double worst = g.gamma.size() ? g.gamma.cwiseAbs().maxCoeff() : 0.0;
@@ -93,12 +132,11 @@ void fit_network(NetworkRun& run, const ModelOptions& m, bool quiet,
   run.timings["max_abs_gradient"] = worst;
   if (worst > 1e-4)
     run.warnings.push_back(fmt::format(
-        "the network is not at a stationary point (max |gradient| {:.2e}): influence assumes one; raise "
-        "--polish-steps",
-        worst));
+        "the network is not at a stationary point (max |gradient| {:.2e}): influence then explains the model "
+        "these weights would converge to, not these weights; {}",
+        worst, m.model == "torchscript" ? "try --module-weights polish" : "raise --polish-steps"));
   run.targets = mlp_task_targets(run.model, run.data.test);
-  info(quiet, fmt::format("network: trunk {} -> {} shared parameters, {} heads; max |gradient| {:.2e}",
-                          fmt::join(m.net.hidden, "x"), run.model.shared_size(), run.model.num_tasks(), worst));
+  info(quiet, fmt::format("network: {}; max |gradient| {:.2e}", run.model.describe(), worst));
 }
 
 NetworkRun read_and_fit_network(const DataOptions& data, const ModelOptions& m, bool quiet) {
@@ -178,7 +216,8 @@ void network_fit(const DataOptions& data, const ModelOptions& m, const OutputOpt
       std::cout << fmt::format("{}, {:.6g}\n", run.data.test.task_names[k], loss(k));
   }
   print_warnings(run);
-  if (!save.empty()) write_json_file(save, mlp_to_json(run.model, run.data.train.task_names, run.data.train.feature_names));
+  if (!save.empty() && m.model == "torchscript") save_torchscript_model(run.model, save);  // the module, new weights
+  else if (!save.empty()) write_json_file(save, mlp_to_json(run.model, run.data.train.task_names, run.data.train.feature_names));
   if (!out.json.empty()) {
     nlohmann::json j = base_summary("fit", data, m, run);
     j["test_loss"] = std::vector<double>(loss.data(), loss.data() + loss.size());

@@ -19,7 +19,7 @@ namespace mtif::cli {
 
 // Bump when the table or any entry's signature changes: a stale plugin is
 // refused with a message instead of being called with the wrong arguments.
-constexpr int kNetworkPluginAbi = 3;
+constexpr int kNetworkPluginAbi = 4;
 constexpr const char* kNetworkPluginFile = "libmtif_network.so";
 constexpr const char* kNetworkPluginSymbol = "mtif_network_plugin";
 

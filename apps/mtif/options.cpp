@@ -41,10 +41,11 @@ void add_data_options(CLI::App* cmd, DataOptions& o) {
 
 void add_model_options(CLI::App* cmd, ModelOptions& o) {
   cmd->add_option("--model", o.model,
-                  "model family: linear (exact, block Hessian), mlp (shared-bottom network), vmtl (variational MTL "
-                  "with Gumbel-softmax priors) or feedback (output-level feedback MTL); vmtl and feedback are "
-                  "classifiers over class ids 0..C-1 and ignore --loss (vmtl --regression: real targets)")
-      ->check(CLI::IsMember({"linear", "mlp", "vmtl", "feedback"}))
+                  "model family: linear (exact, block Hessian), mlp (shared-bottom network), torchscript (your own "
+                  "PyTorch network, --module), vmtl (variational MTL with Gumbel-softmax priors) or feedback "
+                  "(output-level feedback MTL); vmtl and feedback are classifiers over class ids 0..C-1 and ignore "
+                  "--loss (vmtl --regression: real targets)")
+      ->check(CLI::IsMember({"linear", "mlp", "torchscript", "vmtl", "feedback"}))
       ->capture_default_str();
   cmd->add_option("--loss", o.loss, "squared (regression), logistic (0/1 targets) or softmax (classes 0..C-1, mlp)")
       ->check(CLI::IsMember({"squared", "logistic", "softmax"}))
@@ -106,6 +107,12 @@ void add_network_options(CLI::App* cmd, NetworkOptions& n) {
   cmd->add_option("--weight-decay", n.weight_decay, "Omega = wd/2 |w|^2 on every weight")
       ->check(CLI::NonNegativeNumber)->capture_default_str()->group(g);
   cmd->add_option("--seed", n.seed, "initialisation and batch-order seed")->capture_default_str()->group(g);
+  cmd->add_option("--sharing", n.sharing,
+                  "hard: one trunk shared by every task; soft: one network per task, each trunk pulled to a shared "
+                  "centre by --coupling/2 |trunk_k - centre|^2 (the regulariser is the only route between tasks)")
+      ->check(CLI::IsMember({"hard", "soft"}))->capture_default_str()->group(g);
+  cmd->add_option("--coupling", n.coupling, "soft sharing: strength of the pull to the centre")
+      ->check(CLI::PositiveNumber)->capture_default_str()->group(g);
   cmd->add_option("--polish-steps", n.polish_steps, "full-batch L-BFGS iterations after training (0: none)")
       ->check(CLI::NonNegativeNumber)->capture_default_str()->group(g);
   cmd->add_option("--solver", n.solver, "inverse-curvature solver: exact (dense, small nets), cg, lissa, ekfac")
@@ -123,6 +130,26 @@ void add_network_options(CLI::App* cmd, NetworkOptions& n) {
       ->check(CLI::IsMember({"lbfgs", "adam", "sgd"}))->capture_default_str()->group(g);
   cmd->add_option("--retrain-steps", n.retrain_steps, "iterations or steps per refit, warm-started from the fit")
       ->check(CLI::PositiveNumber)->capture_default_str()->group(g);
+  add_torchscript_options(cmd, n);
+}
+
+void add_torchscript_options(CLI::App* cmd, NetworkOptions& n) {
+  const std::string g = "TorchScript model (--model torchscript; the network flags above train and attribute it)";
+  cmd->add_option("--module", n.module,
+                  "torch.jit.save file whose method (x: float64 rows x features, task: int64 rows) returns each "
+                  "row's prediction by its own task's head, rows x 1 (rows x classes for softmax)")
+      ->check(CLI::ExistingFile)->group(g);
+  cmd->add_option("--module-method", n.module_method, "the module's method to call")->capture_default_str()->group(g);
+  cmd->add_option("--shared", n.shared, "name patterns (fnmatch) of the shared parameters gamma")
+      ->delimiter(',')->capture_default_str()->group(g);
+  cmd->add_option("--task-params", n.task_params, "name pattern of task k's parameters theta_k, {k} = task index")
+      ->capture_default_str()->group(g);
+  cmd->add_option("--frozen", n.frozen, "name patterns of parameters held fixed (not attributed, not trained)")
+      ->delimiter(',')->group(g);
+  cmd->add_option("--module-weights", n.module_weights,
+                  "as-is: attribute the weights in the file; polish: full-batch L-BFGS (--polish-steps) to a "
+                  "stationary point first; train: train from the file's weights (--optimizer, --epochs...) then polish")
+      ->check(CLI::IsMember({"as-is", "polish", "train"}))->capture_default_str()->group(g);
 }
 
 void check_output_folders(CLI::App& app) {

@@ -42,8 +42,17 @@ struct NetworkOptions {
   double cg_tolerance = 1e-8;
   double lissa_scale = 0;
   int lissa_depth = 1000;
+  std::string sharing = "hard";  // hard: one shared trunk; soft: a network per task tied to a centre
+  double coupling = 1.0;         // soft sharing: coupling/2 |trunk_k - gamma|^2
   std::string retrain_optimizer = "lbfgs";
   long retrain_steps = 300;
+  // --model torchscript: the user's module and how its parameters split.
+  std::string module;
+  std::string module_method = "forward";
+  std::vector<std::string> shared{"trunk.*"};
+  std::string task_params = "heads.{k}.*";
+  std::vector<std::string> frozen;
+  std::string module_weights = "as-is";  // as-is | polish | train
 };
 
 // Flags of the two relatedness-learning models (--model vmtl|feedback); the
@@ -74,6 +83,9 @@ struct ModelOptions {
   MtlOptions mtl;
 };
 
+// The models whose attribution runs through the network engine (network.cpp).
+inline bool is_network_model(const ModelOptions& m) { return m.model == "mlp" || m.model == "torchscript"; }
+
 struct OutputOptions {
   std::string json;
   bool quiet = false;
@@ -83,6 +95,7 @@ struct OutputOptions {
 
 void add_data_options(CLI::App* cmd, DataOptions& o);
 void add_model_options(CLI::App* cmd, ModelOptions& o);
+void add_torchscript_options(CLI::App* cmd, NetworkOptions& n);
 void add_network_options(CLI::App* cmd, NetworkOptions& n);
 void add_mtl_options(CLI::App* cmd, MtlOptions& m);
 void add_output_options(CLI::App* cmd, OutputOptions& o);   // --json, --quiet, --verbose

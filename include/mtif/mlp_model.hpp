@@ -34,13 +34,24 @@ struct MlpConfig {
   int epochs = 30;
   int batch_size = 128;
   std::uint64_t seed = 0;
+  // hard: one trunk shared by all tasks (gamma = the trunk). soft: one whole
+  // network per task (theta_k = its trunk and head) whose trunk is pulled to a
+  // shared centre gamma by coupling/2 |trunk_k - gamma|^2, so the regulariser
+  // is the only route between tasks (B_k = -coupling I on the trunk part).
+  std::string sharing = "hard";
+  double coupling = 1.0;
 };
 
-struct MlpImpl;  // LibTorch tensors; defined in src/models/mlp_impl.hpp
+struct NetworkImpl;  // LibTorch tensors; defined in src/models/network_impl.hpp
 
+// A multitask network with shared parameters gamma and per-task parameters
+// theta_k: the built-in shared-bottom MLP, or a user's TorchScript module
+// (load_torchscript_model). Everything downstream (curvature, solvers,
+// influence, refits, relatedness, selection) takes an MlpModel, whichever it is.
 class MlpModel {
  public:
-  MlpModel();
+  MlpModel();  // an empty built-in MLP
+  explicit MlpModel(std::unique_ptr<NetworkImpl> impl);
   ~MlpModel();
   MlpModel(const MlpModel& other);  // deep copy of the parameters
   MlpModel& operator=(const MlpModel& other);
@@ -62,10 +73,13 @@ class MlpModel {
   double objective(const Dataset& train, const VectorXd* weight = nullptr) const;
   BlockVector objective_gradient(const Dataset& train, const VectorXd* weight = nullptr) const;
 
-  MlpImpl& impl() const { return *impl_; }
+  bool is_builtin_mlp() const;
+  std::string describe() const;  // one line: architecture and parameter counts
+
+  NetworkImpl& impl() const { return *impl_; }
 
  private:
-  std::unique_ptr<MlpImpl> impl_;
+  std::unique_ptr<NetworkImpl> impl_;
 };
 
 struct MlpTrainOptions {
@@ -98,5 +112,28 @@ struct LoadedMlp {
   std::vector<std::string> task_names, feature_names;
 };
 LoadedMlp mlp_from_json(const nlohmann::json& j);
+
+// A user's multitask network saved with torch.jit.save (docs/interfaces.md,
+// "TorchScript models"). The method maps (x: float64 n x F, task: int64 n) to
+// each row's prediction by its own task's head, n x out (out = 1 for squared
+// and logistic losses, the number of classes for softmax). Parameters are
+// assigned by fnmatch-style name patterns: every trainable parameter must
+// match exactly one of shared, the task pattern (with {k} for the task
+// index) or frozen; frozen ones are constants.
+struct TorchScriptSpec {
+  std::string path;
+  std::string method = "forward";
+  std::vector<std::string> shared{"trunk.*"};
+  std::string task = "heads.{k}.*";
+  std::vector<std::string> frozen;
+};
+// Loads the module in double precision and checks the contract on a probe
+// batch of `inputs` (shapes, finite outputs); throws std::runtime_error naming
+// the file and what is wrong. `objective` supplies the loss head, classes and
+// weight decay (and training settings, for `mtif fit`).
+MlpModel load_torchscript_model(const TorchScriptSpec& spec, const MlpConfig& objective, int tasks,
+                                const Dataset& inputs);
+// Writes the module with the model's current weights (atomically: temporary name, then rename).
+void save_torchscript_model(const MlpModel& model, const std::string& path);
 
 }  // namespace mtif

@@ -9,6 +9,7 @@
 // once, because row r's loss depends only on row r's activations.
 #pragma once
 
+#include <memory>
 #include <vector>
 
 #include "mtif/block_inverse.hpp"
@@ -21,7 +22,8 @@ class MlpRowGradients {
  public:
   MlpRowGradients(const MlpModel& model, const Dataset& data);
 
-  Index num_rows() const { return features_.rows(); }
+  ~MlpRowGradients();
+  Index num_rows() const { return rows_; }
   // g_r . dirs[j] for every row r (stored order) and direction j: n x D.
   MatrixXd dot(const std::vector<BlockVector>& dirs) const;
   // The same restricted to task k's head: rows of task k against head
@@ -37,6 +39,10 @@ class MlpRowGradients {
   MatrixXd features_;    // trunk output h_r: n x H (the heads' input)
   MatrixXd head_delta_;  // dl_r/df_r: n x out
   std::vector<Index> task_begin_;
+  Index rows_ = 0;
+  // Any other network: per-row products by double backward (the .cpp says how).
+  struct Generic;
+  std::shared_ptr<const Generic> generic_;
 };
 
 }  // namespace mtif

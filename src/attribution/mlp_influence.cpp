@@ -5,9 +5,9 @@
 namespace mtif {
 
 MlpTargets mlp_task_targets(const MlpModel& model, const Dataset& test) {
-  const MlpImpl& net = model.impl();
+  const NetworkImpl& net = model.impl();
   TorchData data = to_torch(test);
-  torch::Tensor loss = net.row_loss(net.outputs(net.features(data.x), data.task_begin), data.y);
+  torch::Tensor loss = net.row_loss(net.outputs(data.x, data.rows()), data.y);
   auto params = net.all_parameters();
   MlpTargets out;
   for (int k = 0; k < test.num_tasks(); ++k) {
@@ -15,7 +15,7 @@ MlpTargets mlp_task_targets(const MlpModel& model, const Dataset& test) {
     if (m == 0) continue;
     torch::Tensor mean = loss.narrow(0, test.task_begin[k], m).mean();
     out.task.push_back(k);
-    out.gradient.push_back(to_blocks(net, torch::autograd::grad({mean}, params, {}, true, false, true)));
+    out.gradient.push_back(to_blocks(net, gradient_or_zero(mean, params)));
   }
   return out;
 }

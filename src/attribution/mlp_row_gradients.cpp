@@ -6,9 +6,57 @@
 
 namespace mtif {
 
+// Any network: g_r . v for every row r by double backward. With a probe u
+// (one entry per row), grad_w sum_r u_r l_r = sum_r u_r g_r, and its dot
+// product with v differentiated by u gives g_r . v for all rows at once: one
+// backward pass per direction, over row chunks to bound the graph's memory.
+struct MlpRowGradients::Generic {
+  MlpModel model;
+  TorchData data;
+
+  static constexpr Index kChunk = 2048;
+
+  // Rows [begin, begin + n) against directions given per parameter of `wrt`.
+  MatrixXd chunk_dot(Index begin, Index n, const std::vector<torch::Tensor>& wrt,
+                     const std::vector<std::vector<torch::Tensor>>& dirs) const {
+    const NetworkImpl& net = model.impl();
+    torch::Tensor x = data.x.narrow(0, begin, n);
+    RowTasks rows = mixed_rows(data.rows().task_of_row.narrow(0, begin, n));
+    torch::Tensor losses = net.row_loss(net.outputs(x, rows), data.y.narrow(0, begin, n));
+    torch::Tensor probe = torch::ones({n}, losses.options()).requires_grad_();
+    auto g = gradient_or_zero((losses * probe).sum(), wrt, true, true);
+    MatrixXd out(n, Index(dirs.size()));
+    for (size_t j = 0; j < dirs.size(); ++j) {
+      torch::Tensor dot = torch::zeros({}, losses.options());
+      for (size_t i = 0; i < g.size(); ++i) dot = dot + (g[i] * dirs[j][i]).sum();
+      out.col(Index(j)) = to_eigen(gradient_or_zero(dot, {probe})[0]);
+    }
+    return out;
+  }
+
+  MatrixXd dot(Index begin, Index n, const std::vector<torch::Tensor>& wrt,
+               const std::vector<std::vector<torch::Tensor>>& dirs) const {
+    MatrixXd out(n, Index(dirs.size()));
+    for (Index c = 0; c < n; c += kChunk) {
+      const Index rows = std::min(kChunk, n - c);
+      out.middleRows(c, rows) = chunk_dot(begin + c, rows, wrt, dirs);
+    }
+    return out;
+  }
+};
+
+MlpRowGradients::~MlpRowGradients() = default;
+
 MlpRowGradients::MlpRowGradients(const MlpModel& model, const Dataset& data) {
-  const MlpImpl& net = model.impl();
   TorchData t = to_torch(data);
+  task_begin_ = data.task_begin;
+  rows_ = data.num_rows();
+  const MlpImpl* mlp = as_mlp(model.impl());
+  if (!mlp) {
+    generic_ = std::make_shared<Generic>(Generic{model, std::move(t)});
+    return;
+  }
+  const MlpImpl& net = *mlp;
   LayerTrace trace = trace_forward(net, t.x, t.task_begin);
   std::vector<torch::Tensor> wrt = trace.preactivations;
   wrt.push_back(trace.outputs);
@@ -17,7 +65,6 @@ MlpRowGradients::MlpRowGradients(const MlpModel& model, const Dataset& data) {
   for (size_t l = 0; l < trace.inputs.size(); ++l) trunk_.push_back({to_eigen(trace.inputs[l]), to_eigen(deltas[l])});
   features_ = to_eigen(trace.features);
   head_delta_ = to_eigen(deltas.back());
-  task_begin_ = data.task_begin;
 }
 
 namespace {
@@ -63,6 +110,12 @@ MatrixXd MlpRowGradients::dot(const std::vector<BlockVector>& dirs) const {
   const Index n = num_rows(), D = static_cast<Index>(dirs.size());
   MatrixXd out = MatrixXd::Zero(n, D);
   if (D == 0) return out;
+  if (generic_) {
+    const NetworkImpl& net = generic_->model.impl();
+    std::vector<std::vector<torch::Tensor>> per_parameter;
+    for (const auto& d : dirs) per_parameter.push_back(from_blocks(net, d));
+    return generic_->dot(0, n, net.all_parameters(), per_parameter);
+  }
   Index offset = 0;
   for (const Layer& layer : trunk_) {
     const Index in = layer.input.cols(), width = layer.delta.cols();
@@ -85,6 +138,12 @@ MatrixXd MlpRowGradients::head_dot(int k, const MatrixXd& theta_dirs) const {
   const Index begin = task_begin_[k], n_k = task_begin_[k + 1] - begin, D = theta_dirs.cols();
   MatrixXd out = MatrixXd::Zero(n_k, D);
   if (n_k == 0 || D == 0) return out;
+  if (generic_) {
+    const auto& theta = generic_->model.impl().task_parameters(k);
+    std::vector<std::vector<torch::Tensor>> per_parameter;
+    for (Index j = 0; j < D; ++j) per_parameter.push_back(unflatten(theta_dirs.col(j), theta));
+    return generic_->dot(begin, n_k, theta, per_parameter);
+  }
   accumulate_layer(features_.middleRows(begin, n_k), head_delta_.middleRows(begin, n_k),
                    stack_directions(features_.cols(), head_delta_.cols(), D,
                                     [&](Index j) { return theta_dirs.col(j).data(); }),

@@ -22,67 +22,141 @@ torch::Tensor dot_all(const std::vector<torch::Tensor>& a, const std::vector<tor
   for (size_t i = 0; i < a.size(); ++i) s = s + (a[i] * b[i]).sum();
   return s;
 }
+
+// dl/df and the weighted output Hessians Lambda_r = (sigma_r/n_k) d2l/df2, from the outputs alone.
+struct OutputCurvature {
+  torch::Tensor loss_gradient;  // n x out
+  torch::Tensor lambda;         // n x out x out
+};
+
+OutputCurvature output_curvature(HeadKind head, const torch::Tensor& outputs, const TorchData& data) {
+  torch::Tensor f = outputs.detach();
+  const Index n = f.size(0), out = f.size(1);
+  OutputCurvature c;
+  torch::Tensor lam;
+  switch (head) {
+    case HeadKind::Regression:
+      c.loss_gradient = f - data.y.unsqueeze(1);
+      lam = torch::ones({n, 1, 1}, kDouble);
+      break;
+    case HeadKind::Binary: {
+      torch::Tensor p = torch::sigmoid(f);
+      c.loss_gradient = p - data.y.unsqueeze(1);
+      lam = (p * (1 - p)).unsqueeze(2);
+      break;
+    }
+    case HeadKind::Softmax: {
+      torch::Tensor p = torch::softmax(f, 1);
+      c.loss_gradient = p - torch::one_hot(data.y.to(torch::kLong), out).to(torch::kFloat64);
+      lam = torch::diag_embed(p) - p.unsqueeze(2) * p.unsqueeze(1);
+      break;
+    }
+  }
+  c.lambda = lam * data.row_weight.view({n, 1, 1});
+  return c;
+}
+
+// Curvature-vector products on one set of rows, with graphs built once and
+// reused by every product (retain_graph): a product costs one or two
+// backward passes, no forward.
+struct CurvatureGraph {
+  CurvatureKind kind;
+  std::vector<torch::Tensor> params;  // differentiated parameters
+  torch::Tensor f;                    // outputs (with graph)
+  std::vector<torch::Tensor> grads;   // Hessian mode: objective gradient, create_graph
+  torch::Tensor probe;                // u: J^T u graph for Jacobian-vector products
+  std::vector<torch::Tensor> jt_probe;
+  torch::Tensor lambda;               // n x out x out
+  std::vector<torch::Tensor> coupling_grads;  // gradient of NetworkImpl::coupling(), create_graph
+
+  CurvatureGraph(const NetworkImpl& net, const TorchData& data, torch::Tensor outputs,
+                 std::vector<torch::Tensor> wrt, CurvatureKind curvature)
+      : kind(curvature), params(std::move(wrt)), f(std::move(outputs)) {
+    if (kind == CurvatureKind::Hessian) {
+      torch::Tensor objective = (net.row_loss(f, data.y) * data.row_weight).sum();
+      grads = gradient_or_zero(objective, params, true, true);
+    }
+    probe = torch::zeros_like(f).requires_grad_();
+    jt_probe = gradient_or_zero((f * probe).sum(), params, true, true);
+    lambda = output_curvature(net.config.head, f, data).lambda;
+    torch::Tensor c = net.coupling();
+    if (c.defined() && c.requires_grad()) coupling_grads = gradient_or_zero(c, params, true, true);
+  }
+
+  torch::Tensor jvp(const std::vector<torch::Tensor>& v) const {
+    return gradient_or_zero(dot_all(jt_probe, v), {probe})[0];
+  }
+
+  // H v or G v without weight decay and damping (the coupling penalty's
+  // curvature is exact in both: it is quadratic).
+  std::vector<torch::Tensor> product(const std::vector<torch::Tensor>& v) const {
+    std::vector<torch::Tensor> out = loss_product(v);
+    if (!coupling_grads.empty()) {
+      auto c = gradient_or_zero(dot_all(coupling_grads, v), params);
+      for (size_t i = 0; i < out.size(); ++i) out[i] = out[i] + c[i];
+    }
+    return out;
+  }
+
+  std::vector<torch::Tensor> loss_product(const std::vector<torch::Tensor>& v) const {
+    if (kind == CurvatureKind::Hessian) return gradient_or_zero(dot_all(grads, v), params);
+    // G v = J^T Lambda J v: J v by the probe trick, then one backward.
+    torch::Tensor ljv = torch::bmm(lambda, jvp(v).unsqueeze(2)).squeeze(2);
+    return gradient_or_zero((f * ljv).sum(), params);
+  }
+};
+
+// A_k of a network whose head is not known to be linear: d_k products on
+// task k's rows only (theta_k reaches no other row), weight decay and damping
+// added as the shift.
+MatrixXd head_block_by_products(const NetworkImpl& net, const TorchData& data, int k, CurvatureKind kind,
+                                double shift) {
+  const auto& theta = net.task_parameters(k);
+  Index d_k = 0;
+  for (const auto& t : theta) d_k += t.numel();
+  MatrixXd A = MatrixXd::Zero(d_k, d_k);
+  TorchData rows = task_rows(data, k);
+  if (rows.x.size(0) > 0) {
+    CurvatureGraph graph(net, rows, net.outputs(rows.x, rows.rows()), theta, kind);
+    for (Index j = 0; j < d_k; ++j) {
+      VectorXd e = VectorXd::Unit(d_k, j);
+      A.col(j) = flatten(graph.product(unflatten(e, theta)));
+    }
+    A = 0.5 * (A + A.transpose());
+  }
+  A.diagonal().array() += shift;
+  return A;
+}
 }  // namespace
 
-// Graphs built once at construction and reused by every product
-// (retain_graph), so a product costs one or two backward passes, no forward.
 struct MlpCurvatureState {
   MlpModel model;  // a private copy: its tensors carry the graphs
-  CurvatureKind kind;
   double damping;
   TorchData data;
-  std::vector<torch::Tensor> params;
-  torch::Tensor z, f;                      // trunk features, outputs (with graph)
-  torch::Tensor objective_gradient;        // Hessian mode: flattened grad, create_graph
-  std::vector<torch::Tensor> grads;
-  torch::Tensor probe;                     // u: J^T u graph for Jacobian-vector products
-  std::vector<torch::Tensor> jt_probe;     // J^T u (create_graph)
-  MatrixXd loss_gradient;                  // dl/df, n x out
-  torch::Tensor lambda;                    // loss Hessian wrt f per row, times sigma/n_k: n x out x out
-  MatrixXd lambda_flat;                    // the same as n x (out*out), row-major entries
+  std::unique_ptr<CurvatureGraph> graph;
+  torch::Tensor z;          // built-in MLP: trunk features (its heads are linear in them)
+  MatrixXd loss_gradient;   // dl/df, n x out
+  MatrixXd lambda_flat;     // Lambda as n x (out*out), row-major entries
 };
 
 MlpCurvature::MlpCurvature(const MlpModel& model, const Dataset& train, CurvatureKind kind, double damping)
     : state_(std::make_unique<MlpCurvatureState>()) {
   auto& s = *state_;
   s.model = model;
-  s.kind = kind;
   s.damping = damping;
   s.data = to_torch(train);
-  MlpImpl& net = s.model.impl();
-  s.params = net.all_parameters();
-  s.z = net.features(s.data.x);
-  s.f = net.outputs(s.z, s.data.task_begin);
-  torch::Tensor objective = (net.row_loss(s.f, s.data.y) * s.data.row_weight).sum() + net.penalty();
-  if (kind == CurvatureKind::Hessian) s.grads = torch::autograd::grad({objective}, s.params, {}, true, true);
-  s.probe = torch::zeros_like(s.f).requires_grad_();
-  s.jt_probe = torch::autograd::grad({s.f}, s.params, {s.probe}, true, true);
-  // dl/df and the weighted output Hessians Lambda_i, from the outputs alone.
-  torch::Tensor f = s.f.detach();
-  torch::Tensor w = s.data.row_weight;
-  const Index n = f.size(0), out = f.size(1);
-  torch::Tensor grad_f, lam;
-  switch (net.config.head) {
-    case HeadKind::Regression:
-      grad_f = f - s.data.y.unsqueeze(1);
-      lam = torch::ones({n, 1, 1}, kDouble);
-      break;
-    case HeadKind::Binary: {
-      torch::Tensor p = torch::sigmoid(f);
-      grad_f = p - s.data.y.unsqueeze(1);
-      lam = (p * (1 - p)).unsqueeze(2);
-      break;
-    }
-    case HeadKind::Softmax: {
-      torch::Tensor p = torch::softmax(f, 1);
-      grad_f = p - torch::one_hot(s.data.y.to(torch::kLong), out).to(torch::kFloat64);
-      lam = torch::diag_embed(p) - p.unsqueeze(2) * p.unsqueeze(1);
-      break;
-    }
+  const NetworkImpl& net = s.model.impl();
+  torch::Tensor f;
+  if (const MlpImpl* mlp = as_mlp(net)) {
+    s.z = mlp->features(s.data.x);
+    f = mlp->head_outputs(s.z, s.data.rows());
+  } else {
+    f = net.outputs(s.data.x, s.data.rows());
   }
-  s.loss_gradient = to_eigen(grad_f);
-  s.lambda = lam * w.view({n, 1, 1});
-  s.lambda_flat = to_eigen(s.lambda.reshape({n, out * out}));
+  s.graph = std::make_unique<CurvatureGraph>(net, s.data, f, net.all_parameters(), kind);
+  const Index n = f.size(0), out = f.size(1);
+  s.loss_gradient = to_eigen(output_curvature(net.config.head, f, s.data).loss_gradient);
+  s.lambda_flat = to_eigen(s.graph->lambda.reshape({n, out * out}));
 }
 
 MlpCurvature::~MlpCurvature() = default;
@@ -94,37 +168,29 @@ const MatrixXd& MlpCurvature::output_loss_gradient() const { return state_->loss
 
 MatrixXd MlpCurvature::output_jvp(const BlockVector& dir) const {
   auto& s = *state_;
-  auto d = from_blocks(s.model.impl(), dir);
-  torch::Tensor jv = torch::autograd::grad({dot_all(s.jt_probe, d)}, {s.probe}, {}, true)[0];
-  return to_eigen(jv);
+  return to_eigen(s.graph->jvp(from_blocks(s.model.impl(), dir)));
 }
 
 BlockVector MlpCurvature::apply(const BlockVector& v) const {
   auto& s = *state_;
   ++products_;
   auto vt = from_blocks(s.model.impl(), v);
-  std::vector<torch::Tensor> hv;
-  if (s.kind == CurvatureKind::Hessian) {
-    hv = torch::autograd::grad({dot_all(s.grads, vt)}, s.params, {}, true);
-  } else {
-    // G v = J^T Lambda J v + wd v: J v by the probe trick, then one backward.
-    torch::Tensor jv = torch::autograd::grad({dot_all(s.jt_probe, vt)}, {s.probe}, {}, true)[0];
-    torch::Tensor ljv = torch::bmm(s.lambda, jv.unsqueeze(2)).squeeze(2);
-    hv = torch::autograd::grad({s.f}, s.params, {ljv}, true);
-    const double wd = s.model.config().weight_decay;
-    for (size_t i = 0; i < hv.size(); ++i) hv[i] = hv[i] + wd * vt[i];
-  }
+  std::vector<torch::Tensor> hv = s.graph->product(vt);
   BlockVector out = to_blocks(s.model.impl(), hv);
-  out.gamma += s.damping * v.gamma;
-  for (size_t k = 0; k < out.theta.size(); ++k) out.theta[k] += s.damping * v.theta[k];
+  // + (wd + damping) v: the penalty's curvature, exact in both modes.
+  const double shift = s.model.config().weight_decay + s.damping;
+  out.gamma += shift * v.gamma;
+  for (size_t k = 0; k < out.theta.size(); ++k) out.theta[k] += shift * v.theta[k];
   return out;
 }
 
 MatrixXd MlpCurvature::head_block(int k) const {
   auto& s = *state_;
+  const double shift = s.model.config().weight_decay + s.damping;
+  if (!s.z.defined()) return head_block_by_products(s.model.impl(), s.data, k, s.graph->kind, shift);
   const Index begin = s.data.task_begin[k], n_k = s.data.task_begin[k + 1] - begin;
-  return linear_head_block(to_eigen(s.z.narrow(0, begin, n_k)), s.lambda_flat.middleRows(begin, n_k), s.f.size(1),
-                           s.model.config().weight_decay + s.damping);
+  return linear_head_block(to_eigen(s.z.narrow(0, begin, n_k)), s.lambda_flat.middleRows(begin, n_k),
+                           s.graph->f.size(1), shift);
 }
 
 MatrixXd linear_head_block(const MatrixXd& z, const MatrixXd& lambda_flat, Index out, double shift) {

@@ -54,7 +54,7 @@ MatrixXd eigenvectors(const MatrixXd& m) {
 }  // namespace
 
 MlpEkfacSolver::MlpEkfacSolver(const MlpModel& model, const Dataset& train, double damping) {
-  const MlpImpl& net = model.impl();
+  const MlpImpl& net = require_mlp(model.impl(), "EK-FAC");
   const double shift = net.config.weight_decay + damping;
   auto t0 = Clock::now();
   TorchData data = to_torch(train);

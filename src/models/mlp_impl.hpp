@@ -1,35 +1,34 @@
-// Internal: the LibTorch side of MlpModel. Only the model, curvature and
-// influence implementation files include this.
+// Internal: the built-in shared-bottom MLP as a NetworkImpl. Its layer
+// structure is known, so the curvature, row-gradient and EK-FAC code take
+// faster routes for it (closed-form head blocks, per-layer gradient formulas,
+// Kronecker factors); every other network goes through the generic ones.
 #pragma once
 
-#include <torch/torch.h>
-
-#include "mtif/mlp_model.hpp"
+#include "network_impl.hpp"
 
 namespace mtif {
 
-struct MlpImpl {
-  MlpConfig config;
+struct MlpImpl : NetworkImpl {
   std::vector<torch::Tensor> trunk;                // W_1, b_1, W_2, b_2, ... (shared: gamma)
   std::vector<std::vector<torch::Tensor>> heads;   // per task: W_k, b_k (theta_k)
 
-  std::vector<torch::Tensor> all_parameters() const;  // heads first (task order), then trunk
-  int out_dim() const { return config.head == HeadKind::Softmax ? config.classes : 1; }
+  std::unique_ptr<NetworkImpl> clone() const override;
+  int num_tasks() const override { return static_cast<int>(heads.size()); }
+  const std::vector<torch::Tensor>& task_parameters(int k) const override { return heads[k]; }
+  const std::vector<torch::Tensor>& shared_parameters() const override { return trunk; }
+  torch::Tensor outputs(const torch::Tensor& x, const RowTasks& rows) const override;
+  std::string describe() const override;
 
   torch::Tensor features(const torch::Tensor& x) const;  // trunk output
-  // Head outputs for rows grouped by task (Dataset order): n x out.
-  torch::Tensor outputs(const torch::Tensor& z, const std::vector<Index>& task_begin) const;
-  // Per-row loss l(f, y): n.
-  torch::Tensor row_loss(const torch::Tensor& f, const torch::Tensor& y) const;
-  torch::Tensor penalty() const;  // wd/2 |w|^2
+  torch::Tensor head_outputs(const torch::Tensor& z, const RowTasks& rows) const;
 };
 
-// A Dataset as tensors (double), plus the per-row objective weight sigma / n_k.
-struct TorchData {
-  torch::Tensor x, y, row_weight;
-  std::vector<Index> task_begin;
-};
-TorchData to_torch(const Dataset& data, const VectorXd* weight = nullptr);
+// A fresh MLP with PyTorch's default initialisation, seeded by config.seed.
+std::unique_ptr<MlpImpl> initial_mlp(const MlpConfig& config, Index inputs, int tasks);
+
+// The network as the built-in MLP, or nullptr / a clear error for other networks.
+const MlpImpl* as_mlp(const NetworkImpl& net);
+const MlpImpl& require_mlp(const NetworkImpl& net, const std::string& what);
 
 // A forward pass that keeps what the per-layer gradient formulas need: the
 // input a_l of every trunk linear layer and its pre-activation z_l = W_l a_l + b_l.
@@ -40,17 +39,5 @@ struct LayerTrace {
   torch::Tensor outputs;                      // f, n x out (in the graph)
 };
 LayerTrace trace_forward(const MlpImpl& net, const torch::Tensor& x, const std::vector<Index>& task_begin);
-
-// Objective of mtif-math.md 1 on all rows (graph kept for differentiation).
-torch::Tensor objective_tensor(const MlpImpl& net, const TorchData& data);
-
-// A 1-D or 2-D double tensor as an Eigen matrix (copied; 1-D gives one column).
-MatrixXd to_eigen(const torch::Tensor& t);
-
-// Flatten / unflatten parameter lists to Eigen vectors.
-VectorXd flatten(const std::vector<torch::Tensor>& tensors);
-std::vector<torch::Tensor> unflatten(const VectorXd& v, const std::vector<torch::Tensor>& like);
-BlockVector to_blocks(const MlpImpl& net, const std::vector<torch::Tensor>& per_parameter);
-std::vector<torch::Tensor> from_blocks(const MlpImpl& net, const BlockVector& v);
 
 }  // namespace mtif

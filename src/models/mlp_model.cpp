@@ -8,6 +8,7 @@
 
 #include "best_weights.hpp"
 #include "mlp_impl.hpp"
+#include <fmt/ranges.h>
 
 namespace mtif {
 
@@ -21,6 +22,8 @@ HeadKind parse_head_kind(const std::string& loss) {
 namespace {
 const auto kDouble = torch::TensorOptions().dtype(torch::kFloat64);
 
+}  // namespace
+
 torch::Tensor activate(const std::string& name, const torch::Tensor& t) {
   if (name == "tanh") return torch::tanh(t);
   if (name == "relu") return torch::relu(t);
@@ -28,70 +31,74 @@ torch::Tensor activate(const std::string& name, const torch::Tensor& t) {
   throw std::invalid_argument("unknown activation '" + name + "' (expected tanh, relu or gelu)");
 }
 
-// PyTorch's default Linear initialisation: U(-1/sqrt(in), 1/sqrt(in)).
 std::vector<torch::Tensor> linear_layer(int in, int out) {
   double bound = 1.0 / std::sqrt(double(in));
   return {torch::empty({out, in}, kDouble).uniform_(-bound, bound).requires_grad_(),
           torch::empty({out}, kDouble).uniform_(-bound, bound).requires_grad_()};
 }
 
-MlpImpl initial_network(const MlpConfig& config, Index inputs, int tasks) {
-  torch::manual_seed(config.seed);
-  MlpImpl net;
-  net.config = config;
-  int in = static_cast<int>(inputs);
-  for (int width : config.hidden) {
-    for (auto& t : linear_layer(in, width)) net.trunk.push_back(t);
-    in = width;
-  }
-  for (int k = 0; k < tasks; ++k) net.heads.push_back(linear_layer(in, net.out_dim()));
-  return net;
-}
+namespace {
 
 std::vector<torch::Tensor> detached_copy(const std::vector<torch::Tensor>& ts) {
   std::vector<torch::Tensor> out;
-  for (const auto& t : ts) out.push_back(t.detach().clone().requires_grad_());
+  for (const auto& t : ts) out.push_back(t.detach().clone().requires_grad_(t.requires_grad()));
   return out;
+}
+
+torch::Tensor head_output(const std::vector<torch::Tensor>& head, const torch::Tensor& z) {
+  return torch::addmm(head[1], z, head[0].t());
 }
 }  // namespace
 
-std::vector<torch::Tensor> MlpImpl::all_parameters() const {
+RowTasks grouped_rows(const std::vector<Index>& task_begin) {
+  RowTasks r;
+  r.task_begin = task_begin;
+  r.task_of_row = torch::empty({task_begin.empty() ? 0 : task_begin.back()}, torch::kLong);
+  for (size_t k = 0; k + 1 < task_begin.size(); ++k)
+    r.task_of_row.narrow(0, task_begin[k], task_begin[k + 1] - task_begin[k]).fill_(int64_t(k));
+  return r;
+}
+
+RowTasks mixed_rows(const torch::Tensor& task_of_row) { return RowTasks{task_of_row, {}}; }
+
+std::unique_ptr<MlpImpl> initial_mlp(const MlpConfig& config, Index inputs, int tasks) {
+  torch::manual_seed(config.seed);
+  auto net = std::make_unique<MlpImpl>();
+  net->config = config;
+  int in = static_cast<int>(inputs);
+  for (int width : config.hidden) {
+    for (auto& t : linear_layer(in, width)) net->trunk.push_back(t);
+    in = width;
+  }
+  for (int k = 0; k < tasks; ++k) net->heads.push_back(linear_layer(in, net->out_dim()));
+  return net;
+}
+
+std::unique_ptr<NetworkImpl> initial_network(const MlpConfig& config, Index inputs, int tasks) {
+  if (config.sharing == "hard") return initial_mlp(config, inputs, tasks);
+  if (config.sharing == "soft") return initial_soft_sharing(config, inputs, tasks);
+  throw std::invalid_argument("unknown sharing '" + config.sharing + "' (expected hard or soft)");
+}
+
+const MlpImpl* as_mlp(const NetworkImpl& net) { return dynamic_cast<const MlpImpl*>(&net); }
+
+const MlpImpl& require_mlp(const NetworkImpl& net, const std::string& what) {
+  if (const MlpImpl* mlp = as_mlp(net)) return *mlp;
+  throw std::invalid_argument(what + " needs the built-in MLP (--model mlp); this network is " + net.describe());
+}
+
+std::vector<torch::Tensor> NetworkImpl::all_parameters() const {
   std::vector<torch::Tensor> out;
-  for (const auto& h : heads) out.insert(out.end(), h.begin(), h.end());
-  out.insert(out.end(), trunk.begin(), trunk.end());
+  for (int k = 0; k < num_tasks(); ++k) {
+    const auto& theta = task_parameters(k);
+    out.insert(out.end(), theta.begin(), theta.end());
+  }
+  const auto& gamma = shared_parameters();
+  out.insert(out.end(), gamma.begin(), gamma.end());
   return out;
 }
 
-torch::Tensor MlpImpl::features(const torch::Tensor& x) const {
-  torch::Tensor z = x;
-  for (size_t j = 0; j + 1 < trunk.size(); j += 2) z = activate(config.activation, torch::addmm(trunk[j + 1], z, trunk[j].t()));
-  return z;
-}
-
-LayerTrace trace_forward(const MlpImpl& net, const torch::Tensor& x, const std::vector<Index>& task_begin) {
-  LayerTrace t;
-  torch::Tensor a = x;
-  for (size_t j = 0; j + 1 < net.trunk.size(); j += 2) {
-    t.inputs.push_back(a.detach());
-    t.preactivations.push_back(torch::addmm(net.trunk[j + 1], a, net.trunk[j].t()));
-    a = activate(net.config.activation, t.preactivations.back());
-  }
-  t.features = a;
-  t.outputs = net.outputs(a, task_begin);
-  return t;
-}
-
-torch::Tensor MlpImpl::outputs(const torch::Tensor& z, const std::vector<Index>& task_begin) const {
-  std::vector<torch::Tensor> parts;
-  for (size_t k = 0; k + 1 < task_begin.size(); ++k) {
-    Index n_k = task_begin[k + 1] - task_begin[k];
-    if (n_k == 0) continue;
-    parts.push_back(torch::addmm(heads[k][1], z.narrow(0, task_begin[k], n_k), heads[k][0].t()));
-  }
-  return torch::cat(parts, 0);
-}
-
-torch::Tensor MlpImpl::row_loss(const torch::Tensor& f, const torch::Tensor& y) const {
+torch::Tensor NetworkImpl::row_loss(const torch::Tensor& f, const torch::Tensor& y) const {
   switch (config.head) {
     case HeadKind::Regression:
       return 0.5 * (f.squeeze(1) - y).pow(2);
@@ -105,10 +112,65 @@ torch::Tensor MlpImpl::row_loss(const torch::Tensor& f, const torch::Tensor& y) 
   throw std::logic_error("unknown head kind");
 }
 
-torch::Tensor MlpImpl::penalty() const {
+torch::Tensor NetworkImpl::penalty() const {
   torch::Tensor sum = torch::zeros({}, kDouble);
   for (const auto& p : all_parameters()) sum = sum + p.pow(2).sum();
-  return 0.5 * config.weight_decay * sum;
+  torch::Tensor c = coupling();
+  return c.defined() ? 0.5 * config.weight_decay * sum + c : 0.5 * config.weight_decay * sum;
+}
+
+std::unique_ptr<NetworkImpl> MlpImpl::clone() const {
+  auto copy = std::make_unique<MlpImpl>();
+  copy->config = config;
+  copy->trunk = detached_copy(trunk);
+  for (const auto& h : heads) copy->heads.push_back(detached_copy(h));
+  return copy;
+}
+
+std::string MlpImpl::describe() const {
+  return fmt::format("built-in MLP, trunk {} ({}), {} heads", fmt::join(config.hidden, "x"), config.activation,
+                     heads.size());
+}
+
+torch::Tensor MlpImpl::features(const torch::Tensor& x) const {
+  torch::Tensor z = x;
+  for (size_t j = 0; j + 1 < trunk.size(); j += 2) z = activate(config.activation, torch::addmm(trunk[j + 1], z, trunk[j].t()));
+  return z;
+}
+
+torch::Tensor MlpImpl::outputs(const torch::Tensor& x, const RowTasks& rows) const {
+  return head_outputs(features(x), rows);
+}
+
+torch::Tensor MlpImpl::head_outputs(const torch::Tensor& z, const RowTasks& rows) const {
+  if (!rows.task_begin.empty()) {  // grouped: slice each task's rows
+    std::vector<torch::Tensor> parts;
+    for (size_t k = 0; k + 1 < rows.task_begin.size(); ++k) {
+      const Index n_k = rows.task_begin[k + 1] - rows.task_begin[k];
+      if (n_k > 0) parts.push_back(head_output(heads[k], z.narrow(0, rows.task_begin[k], n_k)));
+    }
+    return parts.empty() ? torch::zeros({0, out_dim()}, kDouble) : torch::cat(parts, 0);
+  }
+  // A batch that mixes tasks: each row's output from its own task's head.
+  torch::Tensor f = torch::zeros({z.size(0), out_dim()}, kDouble);
+  for (int k = 0; k < num_tasks(); ++k) {
+    torch::Tensor idx = (rows.task_of_row == k).nonzero().squeeze(1);
+    if (idx.numel() > 0) f = f.index_put({idx}, head_output(heads[k], z.index_select(0, idx)));
+  }
+  return f;
+}
+
+LayerTrace trace_forward(const MlpImpl& net, const torch::Tensor& x, const std::vector<Index>& task_begin) {
+  LayerTrace t;
+  torch::Tensor a = x;
+  for (size_t j = 0; j + 1 < net.trunk.size(); j += 2) {
+    t.inputs.push_back(a.detach());
+    t.preactivations.push_back(torch::addmm(net.trunk[j + 1], a, net.trunk[j].t()));
+    a = activate(net.config.activation, t.preactivations.back());
+  }
+  t.features = a;
+  t.outputs = net.head_outputs(a, grouped_rows(task_begin));
+  return t;
 }
 
 TorchData to_torch(const Dataset& data, const VectorXd* weight) {
@@ -126,9 +188,28 @@ TorchData to_torch(const Dataset& data, const VectorXd* weight) {
   return t;
 }
 
-torch::Tensor objective_tensor(const MlpImpl& net, const TorchData& data) {
-  torch::Tensor f = net.outputs(net.features(data.x), data.task_begin);
+TorchData task_rows(const TorchData& data, int k) {
+  const Index begin = data.task_begin[k], n_k = data.task_begin[k + 1] - begin;
+  TorchData t;
+  t.x = data.x.narrow(0, begin, n_k);
+  t.y = data.y.narrow(0, begin, n_k);
+  t.row_weight = data.row_weight.narrow(0, begin, n_k);
+  t.task_begin.assign(data.task_begin.size(), 0);
+  for (size_t j = k + 1; j < t.task_begin.size(); ++j) t.task_begin[j] = n_k;
+  return t;
+}
+
+torch::Tensor objective_tensor(const NetworkImpl& net, const TorchData& data) {
+  torch::Tensor f = net.outputs(data.x, data.rows());
   return (net.row_loss(f, data.y) * data.row_weight).sum() + net.penalty();
+}
+
+std::vector<torch::Tensor> gradient_or_zero(const torch::Tensor& output, const std::vector<torch::Tensor>& inputs,
+                                            bool retain_graph, bool create_graph) {
+  auto g = torch::autograd::grad({output}, inputs, {}, retain_graph, create_graph, /*allow_unused=*/true);
+  for (size_t i = 0; i < g.size(); ++i)
+    if (!g[i].defined()) g[i] = torch::zeros_like(inputs[i]);
+  return g;
 }
 
 MatrixXd to_eigen(const torch::Tensor& t) {
@@ -144,7 +225,7 @@ VectorXd flatten(const std::vector<torch::Tensor>& tensors) {
   VectorXd out(size);
   Index offset = 0;
   for (const auto& t : tensors) {
-    torch::Tensor c = t.detach().contiguous();
+    torch::Tensor c = t.detach().to(torch::kFloat64).contiguous();
     std::copy(c.data_ptr<double>(), c.data_ptr<double>() + c.numel(), out.data() + offset);
     offset += c.numel();
   }
@@ -162,43 +243,59 @@ std::vector<torch::Tensor> unflatten(const VectorXd& v, const std::vector<torch:
   return out;
 }
 
-BlockVector to_blocks(const MlpImpl& net, const std::vector<torch::Tensor>& per_parameter) {
+BlockVector to_blocks(const NetworkImpl& net, const std::vector<torch::Tensor>& per_parameter) {
   BlockVector b;
-  size_t i = 0;
-  for (size_t k = 0; k < net.heads.size(); ++k, i += 2) b.theta.push_back(flatten({per_parameter[i], per_parameter[i + 1]}));
-  b.gamma = flatten(std::vector<torch::Tensor>(per_parameter.begin() + i, per_parameter.end()));
+  auto next = per_parameter.begin();
+  for (int k = 0; k < net.num_tasks(); ++k) {
+    const auto count = net.task_parameters(k).size();
+    b.theta.push_back(flatten(std::vector<torch::Tensor>(next, next + count)));
+    next += count;
+  }
+  b.gamma = flatten(std::vector<torch::Tensor>(next, per_parameter.end()));
   return b;
 }
 
-std::vector<torch::Tensor> from_blocks(const MlpImpl& net, const BlockVector& v) {
+std::vector<torch::Tensor> from_blocks(const NetworkImpl& net, const BlockVector& v) {
   std::vector<torch::Tensor> out;
-  for (size_t k = 0; k < net.heads.size(); ++k)
-    for (auto& t : unflatten(v.theta[k], net.heads[k])) out.push_back(t);
-  for (auto& t : unflatten(v.gamma, net.trunk)) out.push_back(t);
+  for (int k = 0; k < net.num_tasks(); ++k)
+    for (auto& t : unflatten(v.theta[k], net.task_parameters(k))) out.push_back(t);
+  for (auto& t : unflatten(v.gamma, net.shared_parameters())) out.push_back(t);
   return out;
 }
 
 // ---- MlpModel ----
 
+namespace {
+Index element_count(const std::vector<torch::Tensor>& ts) {
+  Index n = 0;
+  for (const auto& t : ts) n += t.numel();
+  return n;
+}
+}  // namespace
+
 MlpModel::MlpModel() : impl_(std::make_unique<MlpImpl>()) {}
+MlpModel::MlpModel(std::unique_ptr<NetworkImpl> impl) : impl_(std::move(impl)) {}
 MlpModel::~MlpModel() = default;
 MlpModel::MlpModel(MlpModel&&) noexcept = default;
 MlpModel& MlpModel::operator=(MlpModel&&) noexcept = default;
-MlpModel::MlpModel(const MlpModel& other) : impl_(std::make_unique<MlpImpl>()) { *this = other; }
+MlpModel::MlpModel(const MlpModel& other) : impl_(other.impl_->clone()) {}
 MlpModel& MlpModel::operator=(const MlpModel& other) {
-  if (this == &other) return *this;
-  impl_->config = other.impl_->config;
-  impl_->trunk = detached_copy(other.impl_->trunk);
-  impl_->heads.clear();
-  for (const auto& h : other.impl_->heads) impl_->heads.push_back(detached_copy(h));
+  if (this != &other) impl_ = other.impl_->clone();
   return *this;
 }
 
 const MlpConfig& MlpModel::config() const { return impl_->config; }
-int MlpModel::num_tasks() const { return static_cast<int>(impl_->heads.size()); }
-Index MlpModel::shared_size() const { return flatten(impl_->trunk).size(); }
-Index MlpModel::head_size(int k) const { return impl_->heads[k][0].numel() + impl_->heads[k][1].numel(); }
+int MlpModel::num_tasks() const { return impl_->num_tasks(); }
+Index MlpModel::shared_size() const { return element_count(impl_->shared_parameters()); }
+Index MlpModel::head_size(int k) const { return element_count(impl_->task_parameters(k)); }
 BlockVector MlpModel::parameters() const { return to_blocks(*impl_, impl_->all_parameters()); }
+bool MlpModel::is_builtin_mlp() const { return as_mlp(*impl_) != nullptr; }
+std::string MlpModel::describe() const {
+  Index task_parameters = 0;
+  for (int k = 0; k < num_tasks(); ++k) task_parameters += head_size(k);
+  return fmt::format("{}: {} shared parameters, {} task parameters", impl_->describe(), shared_size(),
+                     task_parameters);
+}
 
 void MlpModel::set_parameters(const BlockVector& w) {
   torch::NoGradGuard no_grad;
@@ -210,14 +307,14 @@ void MlpModel::set_parameters(const BlockVector& w) {
 VectorXd MlpModel::row_losses(const Dataset& data) const {
   torch::NoGradGuard no_grad;
   TorchData t = to_torch(data);
-  torch::Tensor l = impl_->row_loss(impl_->outputs(impl_->features(t.x), t.task_begin), t.y).contiguous();
+  torch::Tensor l = impl_->row_loss(impl_->outputs(t.x, t.rows()), t.y).contiguous();
   return Eigen::Map<const VectorXd>(l.data_ptr<double>(), l.numel());
 }
 
 MatrixXd MlpModel::outputs(const Dataset& data) const {
   torch::NoGradGuard no_grad;
   TorchData t = to_torch(data);
-  return to_eigen(impl_->outputs(impl_->features(t.x), t.task_begin));
+  return to_eigen(impl_->outputs(t.x, t.rows()));
 }
 
 VectorXd MlpModel::task_mean_loss(const Dataset& data) const {
@@ -242,10 +339,10 @@ BlockVector MlpModel::objective_gradient(const Dataset& train, const VectorXd* w
 
 namespace {
 // Mean over tasks (with rows) of the validation accuracy and loss, for epoch selection.
-std::pair<double, double> validation_score(const MlpImpl& net, const Dataset& validation) {
+std::pair<double, double> validation_score(const NetworkImpl& net, const Dataset& validation) {
   torch::NoGradGuard no_grad;
   TorchData v = to_torch(validation);
-  torch::Tensor f = net.outputs(net.features(v.x), v.task_begin);
+  torch::Tensor f = net.outputs(v.x, v.rows());
   torch::Tensor loss = net.row_loss(f, v.y);
   torch::Tensor hit;
   switch (net.config.head) {
@@ -267,13 +364,10 @@ std::pair<double, double> validation_score(const MlpImpl& net, const Dataset& va
 }  // namespace
 
 MlpModel train_mlp(const Dataset& train, const MlpConfig& config, const MlpTrainOptions& options) {
-  MlpModel model;
-  if (options.warm_start) {
-    model = *options.warm_start;
-  } else {
-    model.impl() = initial_network(config, train.num_features(), train.num_tasks());
-  }
-  MlpImpl& net = model.impl();
+  MlpModel model = options.warm_start
+                       ? *options.warm_start
+                       : MlpModel(initial_network(config, train.num_features(), train.num_tasks()));
+  NetworkImpl& net = model.impl();
   TorchData data = to_torch(train, options.weight);
   const Index n = train.num_rows();
   const Index batch = std::min<Index>(config.batch_size, n);
@@ -291,9 +385,7 @@ MlpModel train_mlp(const Dataset& train, const MlpConfig& config, const MlpTrain
   std::mt19937_64 rng(config.seed + 1);
   std::vector<Index> order(n);
   std::iota(order.begin(), order.end(), 0);
-  torch::Tensor task_of_row = torch::empty({n}, torch::kLong);
-  for (int k = 0; k < train.num_tasks(); ++k)
-    task_of_row.narrow(0, train.task_begin[k], train.task_rows(k)).fill_(k);
+  const torch::Tensor task_of_row = data.rows().task_of_row;
   Index cursor = n;
   const long per_epoch = long((n + batch - 1) / batch);
   const Dataset* validation = options.stopping.validation;
@@ -306,15 +398,8 @@ MlpModel train_mlp(const Dataset& train, const MlpConfig& config, const MlpTrain
     }
     torch::Tensor idx = torch::from_blob(order.data() + cursor, {batch}, torch::kLong).clone();
     cursor += batch;
-    // A batch mixes tasks: compute each row's output with its own task's head.
-    torch::Tensor z = net.features(data.x.index_select(0, idx));
-    torch::Tensor tasks = task_of_row.index_select(0, idx);
-    torch::Tensor f = torch::zeros({batch, net.out_dim()}, kDouble);
-    for (int k = 0; k < train.num_tasks(); ++k) {
-      torch::Tensor rows = (tasks == k).nonzero().squeeze(1);
-      if (rows.numel() == 0) continue;
-      f = f.index_put({rows}, torch::addmm(net.heads[k][1], z.index_select(0, rows), net.heads[k][0].t()));
-    }
+    // A batch mixes tasks: each row's output comes from its own task's head.
+    torch::Tensor f = net.outputs(data.x.index_select(0, idx), mixed_rows(task_of_row.index_select(0, idx)));
     torch::Tensor w = data.row_weight.index_select(0, idx) * (double(n) / double(batch));
     torch::Tensor loss = (net.row_loss(f, data.y.index_select(0, idx)) * w).sum() + net.penalty();
     optimizer->zero_grad();
@@ -340,6 +425,8 @@ VectorXd as_eigen(const std::vector<double>& v) { return Eigen::Map<const Vector
 
 nlohmann::json mlp_to_json(const MlpModel& model, const std::vector<std::string>& task_names,
                            const std::vector<std::string>& feature_names) {
+  if (dynamic_cast<const MlpImpl*>(&model.impl()) == nullptr && model.config().sharing != "soft")
+    throw std::invalid_argument("an mtif-mlp-1 model file holds built-in networks; this is " + model.impl().describe());
   const MlpConfig& c = model.config();
   BlockVector w = model.parameters();
   nlohmann::json heads = nlohmann::json::array();
@@ -348,7 +435,8 @@ nlohmann::json mlp_to_json(const MlpModel& model, const std::vector<std::string>
           {"config",
            {{"hidden", c.hidden}, {"activation", c.activation}, {"loss", head_name(c.head)}, {"classes", c.classes},
             {"weight_decay", c.weight_decay}, {"optimizer", c.optimizer}, {"learning_rate", c.learning_rate},
-            {"momentum", c.momentum}, {"epochs", c.epochs}, {"batch_size", c.batch_size}, {"seed", c.seed}}},
+            {"momentum", c.momentum}, {"epochs", c.epochs}, {"batch_size", c.batch_size}, {"seed", c.seed},
+            {"sharing", c.sharing}, {"coupling", c.coupling}}},
           {"inputs", feature_names.size()},
           {"task_names", task_names},
           {"feature_names", feature_names},
@@ -374,7 +462,9 @@ LoadedMlp mlp_from_json(const nlohmann::json& j) {
   LoadedMlp out;
   out.task_names = j.at("task_names").get<std::vector<std::string>>();
   out.feature_names = j.at("feature_names").get<std::vector<std::string>>();
-  out.model.impl() = initial_network(c, Index(out.feature_names.size()), int(out.task_names.size()));
+  c.sharing = jc.value("sharing", std::string("hard"));
+  c.coupling = jc.value("coupling", 1.0);
+  out.model = MlpModel(initial_network(c, Index(out.feature_names.size()), int(out.task_names.size())));
   BlockVector w;
   w.gamma = as_eigen(j.at("trunk").get<std::vector<double>>());
   for (const auto& h : j.at("heads")) w.theta.push_back(as_eigen(h.get<std::vector<double>>()));

@@ -21,7 +21,7 @@ std::string MlpRetrainProtocol::describe() const {
 namespace {
 MlpModel lbfgs_refit(const MlpModel& start, const Dataset& train, const VectorXd& weight, long steps) {
   MlpModel model = start;
-  MlpImpl& net = model.impl();
+  NetworkImpl& net = model.impl();
   TorchData data = to_torch(train, &weight);
   auto params = net.all_parameters();
   torch::optim::LBFGS optimizer(params, torch::optim::LBFGSOptions(1.0)

@@ -19,8 +19,8 @@ struct MlpTaskAffinity::State {
 namespace {
 
 // Mean training loss of each task (NaN-free: tasks without rows give 0), in the graph.
-std::vector<torch::Tensor> task_losses(const MlpImpl& net, const TorchData& data, int tasks) {
-  torch::Tensor rows = net.row_loss(net.outputs(net.features(data.x), data.task_begin), data.y);
+std::vector<torch::Tensor> task_losses(const NetworkImpl& net, const TorchData& data, int tasks) {
+  torch::Tensor rows = net.row_loss(net.outputs(data.x, data.rows()), data.y);
   std::vector<torch::Tensor> out;
   for (int k = 0; k < tasks; ++k) {
     const Index n = data.task_begin[k + 1] - data.task_begin[k];
@@ -53,7 +53,8 @@ void MlpTaskAffinity::observe(long step, const MlpModel& model) {
   State& s = *state_;
   if (step % s.options.every != 0) return;
   const auto start = std::chrono::steady_clock::now();
-  const MlpImpl& net = model.impl();
+  const NetworkImpl& net = model.impl();
+  const auto& shared = net.shared_parameters();
   const int K = s.tasks;
   std::vector<torch::Tensor> before = task_losses(net, s.data, K);
   const VectorXd loss_before = loss_values(before);
@@ -61,9 +62,7 @@ void MlpTaskAffinity::observe(long step, const MlpModel& model) {
   std::vector<std::vector<torch::Tensor>> gradient(K);
   MatrixXd flat(model.shared_size(), K);
   for (int i = 0; i < K; ++i) {
-    gradient[i] = torch::autograd::grad({before[i]}, net.trunk, {}, /*retain_graph=*/true, false, /*allow_unused=*/true);
-    for (size_t p = 0; p < gradient[i].size(); ++p)
-      if (!gradient[i][p].defined()) gradient[i][p] = torch::zeros_like(net.trunk[p]);
+    gradient[i] = gradient_or_zero(before[i], shared);
     flat.col(i) = flatten(gradient[i]);
   }
   const VectorXd norm = flat.colwise().norm().transpose();
@@ -74,10 +73,11 @@ void MlpTaskAffinity::observe(long step, const MlpModel& model) {
   if (s.options.lookahead) {
     torch::NoGradGuard no_grad;
     for (int i = 0; i < K; ++i) {
-      MlpImpl ahead = net;  // shares the heads' tensors (read only); the trunk is replaced
-      for (size_t p = 0; p < net.trunk.size(); ++p)
-        ahead.trunk[p] = net.trunk[p].detach() - s.options.lookahead_rate * gradient[i][p];
-      const VectorXd loss_after = loss_values(task_losses(ahead, s.data, K));
+      std::unique_ptr<NetworkImpl> ahead = net.clone();  // the shared block takes one step
+      const auto& ahead_shared = ahead->shared_parameters();
+      for (size_t p = 0; p < shared.size(); ++p)
+        ahead_shared[p].copy_(shared[p].detach() - s.options.lookahead_rate * gradient[i][p]);
+      const VectorXd loss_after = loss_values(task_losses(*ahead, s.data, K));
       for (int j = 0; j < K; ++j)
         if (loss_before(j) > 0) s.tag_sum(i, j) += 1.0 - loss_after(j) / loss_before(j);
     }

@@ -17,12 +17,12 @@ check_help() {
   done
 }
 
-model_defaults=("--model TEXT:{linear,mlp,vmtl,feedback}=linear" "=squared" "--lambda-task FLOAT:POSITIVE=1" \
+model_defaults=("--model TEXT:{linear,mlp,torchscript,vmtl,feedback}=linear" "=squared" "--lambda-task FLOAT:POSITIVE=1" \
                 "--lambda-shared FLOAT:POSITIVE=1" "--target TEXT=y" "--task-column TEXT=task")
 check_help demo "--out-dir TEXT=mtif-demo" "--seed UINT=7"
 check_help generate "--tasks INT:POSITIVE=6" "--features INT:POSITIVE=8" "--test-rows INT=200" "--seed UINT=7" \
   "--out-dir TEXT=synthetic"
-check_help fit "${model_defaults[@]}"
+check_help fit "${model_defaults[@]}" "--module TEXT:FILE" "--shared TEXT=[trunk.*]" "--task-params TEXT=heads.{k}.*" "--sharing TEXT:{hard,soft}=hard"
 check_help influence "${model_defaults[@]}" "=first-order" "=tasks" \
   "train_row,train_task,target_task,loss_change_if_removed,task_part,shared_part"
 check_help loo "${model_defaults[@]}" "=tasks" "--rows"
