@@ -189,6 +189,7 @@ InfluenceScores network_scores(NetworkRun& run, const NetworkOptions& n, bool wi
 Targets as_targets(const MlpTargets& t) {
   Targets out;
   out.task = t.task;
+  out.test_row = t.test_row;
   return out;
 }
 
@@ -197,7 +198,9 @@ void print_warnings(const NetworkRun& run) {
 }
 
 void require_task_targets(const std::string& targets) {
-  if (targets != "tasks") throw std::invalid_argument("--model mlp scores against tasks only (--targets tasks)");
+  if (targets != "tasks")
+    throw std::invalid_argument("networks validate against task targets only here (--targets tasks); "
+                                "mtif influence takes --targets rows");
 }
 
 nlohmann::json base_summary(const std::string& command, const DataOptions& data, const ModelOptions& m,
@@ -227,9 +230,10 @@ void network_fit(const DataOptions& data, const ModelOptions& m, const OutputOpt
 
 void network_influence(const DataOptions& data, const ModelOptions& m, const OutputOptions& out,
                        const std::string& scores_path, const std::string& targets, const std::string& mode) {
-  require_task_targets(targets);
+  if (targets != "tasks" && targets != "rows") throw std::invalid_argument("--targets: expected tasks or rows");
   if (mode != "first-order") throw std::invalid_argument("--model mlp has first-order scores only (--mode first-order)");
   NetworkRun run = read_and_fit_network(data, m, out.quiet);
+  if (targets == "rows") run.targets = mlp_row_targets(run.model, run.data.test);
   const bool npy = scores_path.size() > 4 && scores_path.substr(scores_path.size() - 4) == ".npy";
   InfluenceScores scores = network_scores(run, m.net, !npy);
   print_warnings(run);

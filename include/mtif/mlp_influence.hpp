@@ -17,8 +17,11 @@ namespace mtif {
 struct MlpTargets {
   std::vector<int> task;
   std::vector<BlockVector> gradient;
+  std::vector<Index> test_row;  // per-row targets: the test row (file order); empty for task targets
 };
 MlpTargets mlp_task_targets(const MlpModel& model, const Dataset& test);
+// One target per test row (its own loss), in file order: --targets rows.
+MlpTargets mlp_row_targets(const MlpModel& model, const Dataset& test);
 
 // Mean test loss of each target's task (the V_t the scores predict changes of).
 VectorXd mlp_target_losses(const MlpModel& model, const Dataset& test, const MlpTargets& targets);

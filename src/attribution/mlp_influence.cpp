@@ -20,6 +20,24 @@ MlpTargets mlp_task_targets(const MlpModel& model, const Dataset& test) {
   return out;
 }
 
+MlpTargets mlp_row_targets(const MlpModel& model, const Dataset& test) {
+  const NetworkImpl& net = model.impl();
+  TorchData data = to_torch(test);
+  torch::Tensor loss = net.row_loss(net.outputs(data.x, data.rows()), data.y);
+  auto params = net.all_parameters();
+  MlpTargets out;
+  out.task.resize(test.num_rows());
+  out.gradient.resize(test.num_rows());
+  out.test_row.resize(test.num_rows());
+  for (Index i = 0; i < test.num_rows(); ++i) {  // stored row i is file row test.file_row[i]
+    const Index row = test.file_row[i];
+    out.task[row] = test.task_of_row(i);
+    out.test_row[row] = row;
+    out.gradient[row] = to_blocks(net, gradient_or_zero(loss[i], params));
+  }
+  return out;
+}
+
 VectorXd mlp_target_losses(const MlpModel& model, const Dataset& test, const MlpTargets& targets) {
   VectorXd per_task = model.task_mean_loss(test), out(targets.task.size());
   for (size_t t = 0; t < targets.task.size(); ++t) out(t) = per_task(targets.task[t]);
