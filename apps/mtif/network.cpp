@@ -14,6 +14,7 @@
 #include "mtif/mlp_task_affinity.hpp"
 #include "mtif/mlp_validation.hpp"
 #include "mtif/mpi_world.hpp"
+#include "mtif/network_solver.hpp"
 #include "mtif/output.hpp"
 #include "mtif/score_files.hpp"
 #include "mtif/selection.hpp"
@@ -145,38 +146,21 @@ NetworkRun read_and_fit_network(const DataOptions& data, const ModelOptions& m, 
   return run;
 }
 
-// The curvature operator (when the solver needs one) and the solver.
-struct SolverBundle {
-  std::unique_ptr<MlpCurvature> curvature;
-  std::unique_ptr<BlockInverse> solver;
-};
-
-SolverBundle make_solver(const NetworkRun& run, const NetworkOptions& n) {
-  SolverBundle b;
-  if (n.solver == "ekfac") {
-    b.solver = std::make_unique<MlpEkfacSolver>(run.model, run.data.train, n.damping);
-    return b;
-  }
-  b.curvature = std::make_unique<MlpCurvature>(run.model, run.data.train, parse_curvature(n.curvature), n.damping);
-  if (n.solver == "exact") {
-    if (run.model.shared_size() > 20000)
-      throw std::invalid_argument(fmt::format("--solver exact forms the {0} x {0} trunk block: use cg or ekfac",
-                                              run.model.shared_size()));
-    b.solver = std::make_unique<BlockSchurSolver>(exact_block_hessian(*b.curvature));
-  } else if (n.solver == "cg") {
-    b.solver = std::make_unique<CgSolver>(*b.curvature, CgOptions{n.cg_iterations, n.cg_tolerance});
-  } else {
-    LissaOptions o;
-    o.scale = n.lissa_scale;
-    o.depth = n.lissa_depth;
-    b.solver = std::make_unique<LissaSolver>(*b.curvature, o);
-  }
-  return b;
+NetworkSolverOptions solver_options(const NetworkOptions& n) {
+  NetworkSolverOptions o;
+  o.solver = n.solver;
+  o.curvature = n.curvature;
+  o.damping = n.damping;
+  o.cg_iterations = n.cg_iterations;
+  o.cg_tolerance = n.cg_tolerance;
+  o.lissa_scale = n.lissa_scale;
+  o.lissa_depth = n.lissa_depth;
+  return o;
 }
 
 InfluenceScores network_scores(NetworkRun& run, const NetworkOptions& n, bool with_parts) {
   Stopwatch clock;
-  SolverBundle b = make_solver(run, n);
+  NetworkSolver b = make_network_solver(run.model, run.data.train, solver_options(n));
   run.timings["curvature_s"] = clock.lap();
   MlpRowGradients rows(run.model, run.data.train);
   InfluenceScores s = mlp_influence(run.model, run.data.train, rows, *b.solver, run.targets, with_parts);
@@ -420,7 +404,7 @@ class NetworkSelection final : public SelectionBackend {
   NetworkSelection(const DataOptions& data, const ModelOptions& m, bool quiet)
       : net_(m.net), run_(read_and_fit_network(data, m, quiet)), protocol_(protocol_of(m.net)) {
     Stopwatch clock;
-    solver_ = make_solver(run_, net_);
+    solver_ = make_network_solver(run_.model, run_.data.train, solver_options(net_));
     rows_ = std::make_unique<MlpRowGradients>(run_.model, run_.data.train);
     run_.timings["curvature_s"] = clock.lap();
     timings = run_.timings;
@@ -467,7 +451,7 @@ class NetworkSelection final : public SelectionBackend {
   NetworkOptions net_;
   NetworkRun run_;
   MlpRetrainProtocol protocol_;
-  SolverBundle solver_;
+  NetworkSolver solver_;
   std::unique_ptr<MlpRowGradients> rows_;
 };
 }  // namespace
