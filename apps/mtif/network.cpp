@@ -14,6 +14,7 @@
 #include "mtif/mlp_task_affinity.hpp"
 #include "mtif/mlp_validation.hpp"
 #include "mtif/mpi_world.hpp"
+#include "mtif/network_fit.hpp"
 #include "mtif/network_solver.hpp"
 #include "mtif/output.hpp"
 #include "mtif/score_files.hpp"
@@ -71,14 +72,6 @@ NetworkRun read_network_data(const DataOptions& data, const ModelOptions& m, boo
   return run;
 }
 
-void polish(NetworkRun& run, const NetworkOptions& n, Stopwatch& clock) {
-  if (n.polish_steps <= 0) return;
-  MlpRetrainProtocol protocol;
-  protocol.steps = n.polish_steps;
-  run.model = mlp_retrain(run.model, run.data.train, VectorXd::Ones(run.data.train.num_rows()), protocol);
-  run.timings["polish_s"] = clock.lap();
-}
-
 TorchScriptSpec torchscript_spec(const NetworkOptions& n) {
   TorchScriptSpec spec;
   spec.path = n.module;
@@ -89,55 +82,42 @@ TorchScriptSpec torchscript_spec(const NetworkOptions& n) {
   return spec;
 }
 
-// The user's module at its own weights, or trained / polished from them (--module-weights).
-void fit_torchscript(NetworkRun& run, const ModelOptions& m, Stopwatch& clock,
-                     std::function<void(long, const MlpModel&)> before_step) {
-  const Dataset& train = run.data.train;
-  run.model = load_torchscript_model(torchscript_spec(m.net), network_config(m, train), train.num_tasks(), train);
-  run.timings["load_s"] = clock.lap();
-  if (m.net.module_weights == "train") {
-    MlpTrainOptions options;
-    options.before_step = std::move(before_step);
-    options.warm_start = &run.model;
-    run.model = train_mlp(train, network_config(m, train), options);
-    run.timings["train_s"] = clock.lap();
-  } else if (before_step) {
-    throw std::invalid_argument("--method tag/gradcos observes a training run: add --module-weights train");
-  }
-  if (m.net.module_weights != "as-is") polish(run, m.net, clock);
+NetworkSpec network_spec(const ModelOptions& m, const Dataset& train) {
+  NetworkSpec spec;
+  spec.model = m.model;
+  spec.config = network_config(m, train);
+  spec.module = torchscript_spec(m.net);
+  spec.module_weights = m.net.module_weights;
+  spec.polish_steps = m.net.polish_steps;
+  return spec;
+}
+
+// --model-file: a saved built-in MLP, attributed at its weights.
+FittedNetwork load_saved_mlp(const ModelOptions& m, const Dataset& train) {
+  if (m.model == "torchscript")
+    throw std::invalid_argument("--model torchscript reads its weights from --module: drop --model-file");
+  FittedNetwork fitted;
+  LoadedMlp loaded = mlp_from_json(read_json_file(m.model_file));
+  if (loaded.task_names != train.task_names || loaded.feature_names != train.feature_names)
+    throw std::runtime_error(m.model_file + ": the model's tasks or features do not match the training data");
+  fitted.model = std::move(loaded.model);
+  check_stationary(fitted, train, "train it longer or polish it before saving");
+  return fitted;
 }
 
 // Trains (or loads) and polishes the network; `before_step` watches the
 // optimiser's run (tag/gradcos) without changing it.
 void fit_network(NetworkRun& run, const ModelOptions& m, bool quiet,
                  std::function<void(long, const MlpModel&)> before_step = {}) {
-  Stopwatch clock;
   const Dataset& train = run.data.train;
-  if (m.model == "torchscript") {
-    fit_torchscript(run, m, clock, std::move(before_step));
-  } else if (!m.model_file.empty()) {
-    LoadedMlp loaded = mlp_from_json(read_json_file(m.model_file));
-    if (loaded.task_names != train.task_names || loaded.feature_names != train.feature_names)
-      throw std::runtime_error(m.model_file + ": the model's tasks or features do not match the training data");
-    run.model = std::move(loaded.model);
-  } else {
-    MlpTrainOptions options;
-    options.before_step = std::move(before_step);
-    run.model = train_mlp(train, network_config(m, train), options);
-    run.timings["train_s"] = clock.lap();
-    polish(run, m.net, clock);
-  }
-  BlockVector g = run.model.objective_gradient(train);
-  double worst = g.gamma.size() ? g.gamma.cwiseAbs().maxCoeff() : 0.0;
-  for (const auto& t : g.theta) worst = std::max(worst, t.cwiseAbs().maxCoeff());
-  run.timings["max_abs_gradient"] = worst;
-  if (worst > 1e-4)
-    run.warnings.push_back(fmt::format(
-        "the network is not at a stationary point (max |gradient| {:.2e}): influence then explains the model "
-        "these weights would converge to, not these weights; {}",
-        worst, m.model == "torchscript" ? "try --module-weights polish" : "raise --polish-steps"));
+  FittedNetwork fitted = m.model_file.empty() ? mtif::fit_network(network_spec(m, train), train, std::move(before_step))
+                                              : load_saved_mlp(m, train);
+  run.model = std::move(fitted.model);
+  for (const auto& [name, seconds] : fitted.timings) run.timings[name] = seconds;
+  run.timings["max_abs_gradient"] = fitted.max_abs_gradient;
+  for (const auto& w : fitted.warnings) run.warnings.push_back(w);
   run.targets = mlp_task_targets(run.model, run.data.test);
-  info(quiet, fmt::format("network: {}; max |gradient| {:.2e}", run.model.describe(), worst));
+  info(quiet, fmt::format("network: {}; max |gradient| {:.2e}", run.model.describe(), fitted.max_abs_gradient));
 }
 
 NetworkRun read_and_fit_network(const DataOptions& data, const ModelOptions& m, bool quiet) {

@@ -28,9 +28,20 @@ from ._core import DataError, set_progress
 
 __all__ = [
     "Dataset", "LinearMultitask", "Influence", "LeaveOneOut", "TaskRelatedness", "LdsResult",
-    "read_csv", "lds", "DataError", "set_progress",
+    "read_csv", "lds", "DataError", "set_progress", "TorchMultitask", "SharedBottomMLP",
 ]
 __version__ = "0.1.0"
+
+# The network models load LibTorch: imported on first use, so that `import mtif`
+# stays light for the linear model.
+_NETWORK_MODELS = ("TorchMultitask", "SharedBottomMLP")
+
+
+def __getattr__(name):
+    if name in _NETWORK_MODELS:
+        from . import networks
+        return getattr(networks, name)
+    raise AttributeError(f"module 'mtif' has no attribute {name!r}")
 
 
 def _natural_key(label: str):
