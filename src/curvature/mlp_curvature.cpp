@@ -106,6 +106,8 @@ struct CurvatureGraph {
   }
 };
 
+}  // namespace
+
 // A_k of a network whose head is not known to be linear: d_k products on
 // task k's rows only (theta_k reaches no other row), weight decay and damping
 // added as the shift.
@@ -127,7 +129,6 @@ MatrixXd head_block_by_products(const NetworkImpl& net, const TorchData& data, i
   A.diagonal().array() += shift;
   return A;
 }
-}  // namespace
 
 struct MlpCurvatureState {
   MlpModel model;  // a private copy: its tensors carry the graphs

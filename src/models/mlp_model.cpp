@@ -87,6 +87,17 @@ const MlpImpl& require_mlp(const NetworkImpl& net, const std::string& what) {
   throw std::invalid_argument(what + " needs the built-in MLP (--model mlp); this network is " + net.describe());
 }
 
+KroneckerTrace NetworkImpl::kronecker_trace(const torch::Tensor&, const RowTasks&) const {
+  throw std::invalid_argument("EK-FAC needs the network's layers (the built-in MLP or a TorchScript module); this "
+                              "network is " + describe() + ": use --solver cg");
+}
+
+std::vector<std::string> NetworkImpl::shared_names() const {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < shared_parameters().size(); ++i) out.push_back(fmt::format("gamma[{}]", i));
+  return out;
+}
+
 std::vector<torch::Tensor> NetworkImpl::all_parameters() const {
   std::vector<torch::Tensor> out;
   for (int k = 0; k < num_tasks(); ++k) {

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "mtif/mlp_curvature.hpp"
 #include "mtif/mlp_model.hpp"
 
 namespace mtif {
@@ -30,6 +31,21 @@ struct RowTasks {
 };
 RowTasks grouped_rows(const std::vector<Index>& task_begin);
 RowTasks mixed_rows(const torch::Tensor& task_of_row);
+
+// A shared layer that Kronecker-factored curvature (EK-FAC) can cover: a
+// linear map of each row's input (nn.Linear) or of its image patches
+// (nn.Conv2d), by a shared weight (and bias) that nothing else uses.
+struct KroneckerLayer {
+  std::string name;            // the weight's parameter name
+  int weight = -1, bias = -1;  // indices in shared_parameters(); bias -1: none
+  torch::Tensor input;         // rows x in x positions (patches for Conv2d, positions 1 for Linear), no graph
+  torch::Tensor output;        // the layer's output as computed (in the graph): rows x out [x positions...]
+};
+// A forward pass that keeps the covered layers' inputs and outputs.
+struct KroneckerTrace {
+  torch::Tensor outputs;               // the network's outputs (in the graph)
+  std::vector<KroneckerLayer> layers;  // in the order of the forward pass
+};
 
 class NetworkImpl {
  public:
@@ -50,6 +66,11 @@ class NetworkImpl {
   // A penalty beyond weight decay that ties parameters together (soft
   // sharing), part of the objective; undefined when there is none.
   virtual torch::Tensor coupling() const { return {}; }
+  // The forward pass with the Kronecker-factorable shared layers exposed;
+  // networks that cannot say which layers those are throw std::invalid_argument.
+  virtual KroneckerTrace kronecker_trace(const torch::Tensor& x, const RowTasks& rows) const;
+  // Names of the shared parameters, in shared_parameters() order.
+  virtual std::vector<std::string> shared_names() const;
 
   int out_dim() const { return config.head == HeadKind::Softmax ? config.classes : 1; }
   std::vector<torch::Tensor> all_parameters() const;  // heads first (task order), then gamma
@@ -88,6 +109,10 @@ std::vector<torch::Tensor> unflatten(const VectorXd& v, const std::vector<torch:
 // Per-parameter tensors in all_parameters() order <-> theta_k / gamma blocks.
 BlockVector to_blocks(const NetworkImpl& net, const std::vector<torch::Tensor>& per_parameter);
 std::vector<torch::Tensor> from_blocks(const NetworkImpl& net, const BlockVector& v);
+
+// A_k by d_k curvature products on task k's rows (any network), plus shift I.
+MatrixXd head_block_by_products(const NetworkImpl& net, const TorchData& data, int k, CurvatureKind kind,
+                                double shift);
 
 // autograd::grad with allow_unused, undefined gradients replaced by zeros: a
 // parameter that a loss does not reach has gradient zero, not "none".

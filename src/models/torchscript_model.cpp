@@ -4,10 +4,16 @@
 // gradients and refits are those of the user's model, by autograd.
 #include <fmt/format.h>
 #include <fnmatch.h>
+#include <torch/csrc/jit/api/function_impl.h>
+#include <torch/csrc/jit/ir/constants.h>
+#include <torch/csrc/jit/ir/ir.h>
+#include <torch/csrc/jit/passes/inliner.h>
 #include <torch/script.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <map>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 
@@ -73,6 +79,33 @@ class TorchScriptImpl : public NetworkImpl {
     return fmt::format("TorchScript module {} (method {})", spec_.path, spec_.method);
   }
 
+  std::vector<std::string> shared_names() const override { return gamma_names_; }
+
+  // The method's graph, inlined, with the inputs and outputs of its
+  // aten::linear and aten::conv2d calls on shared weights added to what it
+  // returns: TorchScript has no forward hooks from C++, its graph says the same.
+  KroneckerTrace kronecker_trace(const torch::Tensor& x, const RowTasks& rows) const override {
+    if (!layer_graph_) find_layers();
+    torch::jit::GraphFunction function("mtif_kronecker_trace", layer_graph_, nullptr);
+    torch::jit::Stack stack{module_._ivalue(), x, rows.task_of_row};
+    function.run(stack);
+    auto values = stack.back().toTuple()->elements();
+    KroneckerTrace trace;
+    trace.outputs = values[0].toTensor();
+    for (size_t l = 0; l < layers_.size(); ++l) {
+      KroneckerLayer layer = layers_[l].layer;
+      const torch::Tensor input = values[1 + 2 * l].toTensor().detach();
+      layer.output = values[2 + 2 * l].toTensor();
+      if (input.size(0) != x.size(0) || (!layers_[l].conv && input.dim() != 2))
+        throw std::invalid_argument(fmt::format(
+            "EK-FAC: {} is applied to a {} input, not to one row each of the {} rows (rows x features for "
+            "Linear): use --solver cg", layer.name, shape_of(input), x.size(0)));
+      layer.input = layers_[l].conv ? patches(input, layers_[l]) : input.unsqueeze(2);
+      trace.layers.push_back(std::move(layer));
+    }
+    return trace;
+  }
+
   const torch::jit::Module& module() const { return module_; }
 
  private:
@@ -99,7 +132,10 @@ class TorchScriptImpl : public NetworkImpl {
                                              spec_.path, p.name, fmt::join(claims, ", ")));
       torch::Tensor t = p.value;
       t.requires_grad_(claims[0] != "frozen");
-      if (claims[0] == "shared") gamma_.push_back(t);
+      if (claims[0] == "shared") {
+        gamma_.push_back(t);
+        gamma_names_.push_back(p.name);
+      }
       if (task >= 0) theta_[task].push_back(t);
     }
     for (int k = 0; k < num_tasks(); ++k)
@@ -111,10 +147,125 @@ class TorchScriptImpl : public NetworkImpl {
                                            fmt::join(spec_.shared, ",")));
   }
 
+  struct FoundLayer {
+    KroneckerLayer layer;  // name, weight, bias
+    bool conv = false;
+    std::vector<int64_t> kernel, stride, padding, dilation;
+  };
+
+  static torch::Tensor patches(const torch::Tensor& input, const FoundLayer& f) {
+    namespace F = torch::nn::functional;
+    return F::unfold(input, F::UnfoldFuncOptions(f.kernel).stride(f.stride).padding(f.padding).dilation(f.dilation));
+  }
+
+  // A constant int[] (a prim::Constant, or a prim::ListConstruct of constant ints, as nn.Conv2d's are).
+  static std::optional<std::vector<int64_t>> int_list(torch::jit::Value* v) {
+    if (v->node()->kind() == c10::prim::ListConstruct) {
+      std::vector<int64_t> out;
+      for (torch::jit::Value* item : v->node()->inputs()) {
+        auto value = torch::jit::toIValue(item);
+        if (!value || !value->isInt()) return std::nullopt;
+        out.push_back(value->toInt());
+      }
+      return out;
+    }
+    auto value = torch::jit::toIValue(v);
+    if (!value || !value->isIntList()) return std::nullopt;
+    return value->toIntVector();
+  }
+
+  // Inline inlines one level of calls per pass here (a Sequential's body
+  // keeps its children's CallMethod nodes): repeat until none is left.
+  static void inline_all_calls(torch::jit::Graph& graph) {
+    auto has_calls = [&] {
+      for (torch::jit::Node* node : graph.nodes())
+        if (node->kind() == c10::prim::CallMethod || node->kind() == c10::prim::CallFunction) return true;
+      return false;
+    };
+    for (int pass = 0; pass < 64 && has_calls(); ++pass) torch::jit::Inline(graph);
+  }
+
+  // Attribute paths (trunk.0.weight) of the values that prim::GetAttr chains from self produce.
+  static std::map<const torch::jit::Value*, std::string> attribute_paths(torch::jit::Graph& graph) {
+    std::map<const torch::jit::Value*, std::string> path{{graph.inputs()[0], ""}};
+    for (torch::jit::Node* node : graph.nodes()) {
+      if (node->kind() != c10::prim::GetAttr) continue;
+      auto base = path.find(node->input(0));
+      if (base == path.end()) continue;
+      const std::string name = node->s(c10::attr::name);
+      path[node->output()] = base->second.empty() ? name : base->second + "." + name;
+    }
+    return path;
+  }
+
+  // A linear or conv2d node on a shared weight that no other node uses; nullopt otherwise.
+  std::optional<FoundLayer> layer_of(torch::jit::Node* node,
+                                     const std::map<const torch::jit::Value*, std::string>& path) const {
+    const bool conv = node->kind() == c10::aten::conv2d;
+    if (!conv && node->kind() != c10::aten::linear) return std::nullopt;
+    auto weight = path.find(node->input(1));
+    if (weight == path.end() || node->input(1)->uses().size() != 1) return std::nullopt;
+    FoundLayer found;
+    found.conv = conv;
+    found.layer.name = weight->second;
+    found.layer.weight = shared_index(weight->second);
+    if (found.layer.weight < 0) return std::nullopt;
+    if (node->input(2)->type()->kind() != c10::TypeKind::NoneType) {
+      auto bias = path.find(node->input(2));
+      if (bias == path.end() || node->input(2)->uses().size() != 1) return std::nullopt;
+      found.layer.bias = shared_index(bias->second);
+      if (found.layer.bias < 0) return std::nullopt;
+    }
+    if (conv) {
+      auto stride = int_list(node->input(3)), padding = int_list(node->input(4)), dilation = int_list(node->input(5));
+      auto groups = torch::jit::toIValue(node->input(6));
+      if (!stride || !padding || !dilation || !groups || groups->toInt() != 1) return std::nullopt;
+      const torch::Tensor& w = gamma_[found.layer.weight];
+      found.kernel = {w.size(2), w.size(3)};
+      found.stride = *stride;
+      found.padding = *padding;
+      found.dilation = *dilation;
+    }
+    return found;
+  }
+
+  void find_layers() const {
+    auto graph = module_.get_method(spec_.method).graph()->copy();
+    inline_all_calls(*graph);
+    const auto path = attribute_paths(*graph);
+    std::vector<std::pair<torch::jit::Node*, FoundLayer>> candidates;
+    std::map<std::string, int> uses;  // a weight called twice (shared between calls) is not one layer
+    for (torch::jit::Node* node : graph->nodes())  // the top-level block: once per call
+      if (auto found = layer_of(node, path)) {
+        candidates.emplace_back(node, *found);
+        ++uses[found->layer.name];
+      }
+    std::vector<torch::jit::Value*> returned{graph->outputs()[0]};
+    for (const auto& [node, found] : candidates)
+      if (uses[found.layer.name] == 1) {
+        layers_.push_back(found);
+        returned.push_back(node->input(0));
+        returned.push_back(node->output());
+      }
+    torch::jit::Node* tuple = graph->insertNode(graph->createTuple(returned));
+    graph->eraseOutput(0);
+    graph->registerOutput(tuple->output());
+    layer_graph_ = graph;
+  }
+
+  int shared_index(const std::string& name) const {
+    for (size_t i = 0; i < gamma_names_.size(); ++i)
+      if (gamma_names_[i] == name) return int(i);
+    return -1;
+  }
+
   torch::jit::Module module_;
   TorchScriptSpec spec_;
   std::vector<std::vector<torch::Tensor>> theta_;
   std::vector<torch::Tensor> gamma_;
+  std::vector<std::string> gamma_names_;
+  mutable std::shared_ptr<torch::jit::Graph> layer_graph_;  // found on first use
+  mutable std::vector<FoundLayer> layers_;
 };
 
 torch::jit::Module read_module(const std::string& path) {

@@ -27,6 +27,37 @@ for s in exact cg lissa; do
   done
 done
 
+# EK-FAC finds the scripted twin's nn.Linear trunk layer in its graph: the
+# same factors and scores as the built-in MLP's EK-FAC.
+"$MTIF" influence "${builtin[@]}" --solver ekfac --out "$WORK/mlp-ekfac.csv"
+"$MTIF" influence "${scripted[@]}" --solver ekfac --out "$WORK/ts-ekfac.csv"
+"$PY" "$HERE/compare_scores.py" "$WORK/mlp-ekfac.csv" "$WORK/ts-ekfac.csv" 1e-9 >/dev/null ||
+  fail "ekfac: TorchScript scores differ from --model mlp"
+
+# A CNN: EK-FAC covers its Conv2d (by image patches) and Linear trunk layers
+# and tracks the exact Gauss-Newton solve; a LayerNorm it cannot cover is named.
+C="$WORK/conv"
+"$MTIF" generate --tasks 3 --features 16 --rows 60 --test-rows 20 --loss logistic --seed 5 --out-dir "$C" -q
+conv=(--train "$C/train.csv" --test "$C/test.csv" --loss logistic --weight-decay 0.03 -q --model torchscript
+      --module-weights polish)
+"$PY" "$HERE/conv_torchscript.py" "$C/cnn.pt" 3 4
+"$PY" "$HERE/conv_torchscript.py" "$C/cnn-norm.pt" 3 4 --norm
+for s in ekfac exact; do
+  "$MTIF" influence "${conv[@]}" --module "$C/cnn.pt" --solver $s --out "$C/$s.csv" --json "$C/$s.json"
+done
+"$MTIF" influence "${conv[@]}" --module "$C/cnn-norm.pt" --solver ekfac --out "$C/norm.csv" 2>"$C/norm.err"
+grep -q "trunk.5.weight, trunk.5.bias (6 parameters) are not in such a layer" "$C/norm.err" ||
+  fail "ekfac: the LayerNorm parameters it cannot cover are not named: $(cat "$C/norm.err")"
+"$PY" - "$C" <<'PY'
+import csv, json, sys
+import numpy as np
+d = sys.argv[1]
+assert json.load(open(f"{d}/ekfac.json"))["warnings"] == [], "EK-FAC left parameters of the CNN uncovered"
+col = lambda p: np.array([float(r["loss_change_if_removed"]) for r in csv.DictReader(open(p))])
+r = np.corrcoef(col(f"{d}/ekfac.csv"), col(f"{d}/exact.csv"))[0, 1]
+assert r > 0.7, f"CNN EK-FAC vs exact Gauss-Newton: pearson {r:.3f}"
+PY
+
 # The other commands on the module.
 "$MTIF" loo "${scripted[@]}" --solver exact --curvature hessian --damping 0 --rows 0-29 --out "$WORK/loo.csv" \
   --json "$WORK/loo.json"
