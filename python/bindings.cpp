@@ -31,6 +31,7 @@
 #include "mtif/linear_model.hpp"
 #include "mtif/progress.hpp"
 #include "mtif/score_files.hpp"
+#include "mtif/surrogate.hpp"
 #include "mtif/validation.hpp"
 
 namespace py = pybind11;
@@ -204,6 +205,50 @@ class LinearEngine {
     return out;
   }
 
+  // Surrogate-model task affinity, as `mtif relatedness --method surrogate` (issue 14).
+  py::dict surrogate(const DatasetPtr& test_in, int subsets, double keep, const std::string& losses,
+                     int projection_dim, double ridge, int validate_subsets, std::uint64_t seed) {
+    SurrogateResult r;
+    Targets targets;
+    {
+      py::gil_scoped_release release;
+      DatasetPtr test = prepared(test_in);
+      targets = task_targets(model_, *test);
+      const SubsetLossMethod method = parse_subset_loss_method(losses);
+      const GradientEstimateConfig gradient{projection_dim, seed};
+      SubsetLossFunction loss_of = [&](const TaskSubsets& k) {
+        return linear_subset_losses(model_, *train_, *test, targets, k, method, gradient);
+      };
+      r = relatedness_by_surrogate(train_->num_tasks(), loss_of,
+                                   SurrogateConfig{subsets, keep, ridge, validate_subsets, seed},
+                                   losses == "gradient" ? "gradient-estimate" : "surrogate");
+      timings_["relatedness_s"] = r.relatedness.seconds;
+    }
+    py::dict out;
+    out["matrix"] = r.relatedness.matrix;
+    out["method"] = r.relatedness.method;
+    out["sources"] = train_->task_names;
+    add_target_names(out, targets);
+    out["intercept"] = r.surrogate.intercept;
+    out["subsets"] = r.subsets;
+    out["losses"] = r.losses;
+    out["held_out"] = r.held_out;
+    out["held_out_losses"] = r.held_out_losses;
+    out["held_out_r2"] = r.held_out_r2;
+    out["fitted_r2"] = r.fitted_r2;
+    return out;
+  }
+
+  // Target losses after training on each subset (keep[s][l]: task l kept).
+  MatrixXd subset_losses(const DatasetPtr& test_in, const TaskSubsets& keep, const std::string& losses,
+                         int projection_dim, std::uint64_t seed) {
+    py::gil_scoped_release release;
+    DatasetPtr test = prepared(test_in);
+    Targets targets = task_targets(model_, *test);
+    return linear_subset_losses(model_, *train_, *test, targets, keep, parse_subset_loss_method(losses),
+                                GradientEstimateConfig{projection_dim, seed});
+  }
+
   // Same protocol as `mtif lds`: first-order scores of every row, Newton refits
   // warm-started from the full fit with the removed rows at weight 0.
   py::dict lds(const DatasetPtr& test_in, int subsets, double keep, std::uint64_t seed) {
@@ -359,6 +404,8 @@ PYBIND11_MODULE(_core, m) {
       .def("loo", &LinearEngine::loo)
       .def("relatedness", &LinearEngine::relatedness)
       .def("lds", &LinearEngine::lds)
+      .def("surrogate", &LinearEngine::surrogate)
+      .def("subset_losses", &LinearEngine::subset_losses)
       .def("predict", &LinearEngine::predict)
       .def("task_loss", &LinearEngine::task_loss)
       .def_property_readonly("fitted", &LinearEngine::fitted)

@@ -1,10 +1,14 @@
 #include <fmt/format.h>
 
+#include <chrono>
+#include <cmath>
 #include <iostream>
+#include <iterator>
 
 #include "commands.hpp"
 #include "mtif/output.hpp"
 #include "mtif/score_files.hpp"
+#include "mtif/surrogate.hpp"
 #include "mtif/task_affinity.hpp"
 #include "mtif/validation.hpp"
 #include "mtl_models.hpp"
@@ -14,6 +18,115 @@
 namespace mtif::cli {
 
 namespace {
+// The flags of --method surrogate / gradient-estimate and of --compare-subsets.
+struct SubsetOptions {
+  int subsets = 200;
+  double keep_fraction = 0.5;
+  std::string losses = "retrain";
+  int projection_dim = 100;
+  double ridge = 1e-3;
+  std::uint64_t seed = 1;
+  std::string out;
+  int validate = 0;
+  int compare = 0;
+};
+
+bool is_surrogate_method(const std::string& method) { return method == "surrogate" || method == "gradient-estimate"; }
+
+// subset,role,kept,target_task,loss: kept is one 0/1 character per task in task order.
+void write_subsets(const std::string& path, const SurrogateResult& r, const Targets& targets,
+                   const std::vector<std::string>& names) {
+  AtomicFile file(path);
+  fmt::memory_buffer buf;
+  fmt::format_to(std::back_inserter(buf), "subset,role,kept,target_task,loss\n");
+  auto rows = [&](const TaskSubsets& subsets, const MatrixXd& losses, const char* role, std::size_t first) {
+    for (std::size_t s = 0; s < subsets.size(); ++s) {
+      std::string kept;
+      for (bool in : subsets[s]) kept += in ? '1' : '0';
+      for (int t = 0; t < targets.size(); ++t)
+        fmt::format_to(std::back_inserter(buf), "{},{},{},{},{}\n", first + s, role, kept,
+                       csv_quote(names[targets.task[t]]), losses(s, t));
+    }
+  };
+  rows(r.subsets, r.losses, "fit", 0);
+  rows(r.held_out, r.held_out_losses, "held-out", r.subsets.size());
+  file.write(buf);
+  file.commit();
+}
+
+nlohmann::json per_target_json(const VectorXd& v, const Targets& targets, const std::vector<std::string>& names) {
+  nlohmann::json out = nlohmann::json::object();
+  for (int t = 0; t < targets.size(); ++t)
+    out[names[targets.task[t]]] = std::isfinite(v(t)) ? nlohmann::json(v(t)) : nlohmann::json(nullptr);
+  return out;
+}
+
+double finite_mean(const VectorXd& v) {
+  double sum = 0;
+  int count = 0;
+  for (Index i = 0; i < v.size(); ++i)
+    if (std::isfinite(v(i))) sum += v(i), ++count;
+  return count ? sum / count : std::nan("");
+}
+
+Relatedness run_surrogate(const std::string& method, const FittedRun& run, const Targets& targets,
+                          const SubsetOptions& o, nlohmann::json& details, bool quiet) {
+  const auto& [train, test] = run.data;
+  const SubsetLossMethod losses = parse_subset_loss_method(o.losses);
+  GradientEstimateConfig gradient;
+  gradient.projection_dim = o.projection_dim;
+  gradient.seed = o.seed;
+  SubsetLossFunction loss_of = [&](const TaskSubsets& keep) {
+    return linear_subset_losses(run.model, train, test, targets, keep, losses, gradient);
+  };
+  SurrogateConfig config{o.subsets, o.keep_fraction, o.ridge, o.validate, o.seed};
+  SurrogateResult r = relatedness_by_surrogate(train.num_tasks(), loss_of, config, method);
+  const Index parameters = train.num_features() * (train.num_tasks() + 1);
+  details = {{"subsets", o.subsets},
+             {"subset_size", o.keep_fraction},
+             {"subset_losses", o.losses},
+             {"ridge", o.ridge},
+             {"subset_seed", o.seed},
+             {"subset_loss_seconds", r.loss_seconds},
+             {"mean_fitted_r2", finite_mean(r.fitted_r2)},
+             {"sign", "R[l][t] = -(coefficient of task l in target t's surrogate): > 0, task l lowers t's loss"}};
+  if (losses == SubsetLossMethod::Gradient)
+    details["projection"] = {{"dim", o.projection_dim},
+                             {"parameters", parameters},
+                             {"used", o.projection_dim < parameters}};
+  if (o.validate > 0) {
+    details["held_out_subsets"] = o.validate;
+    details["held_out_r2_per_target"] = per_target_json(r.held_out_r2, targets, train.task_names);
+    details["mean_held_out_r2"] = finite_mean(r.held_out_r2);
+    if (!quiet)
+      std::cerr << fmt::format("{}: held-out R^2 of the surrogate on {} subsets: mean {:.4f}, min {:.4f}\n", method,
+                               o.validate, finite_mean(r.held_out_r2), r.held_out_r2.minCoeff());
+  }
+  if (!o.out.empty()) write_subsets(o.out, r, targets, train.task_names);
+  return r.relatedness;
+}
+
+// Spearman over N fresh retrained subsets of the matrix's predicted subset losses.
+nlohmann::json compare_on_subsets(const Relatedness& r, const FittedRun& run, const Targets& targets,
+                                  const SubsetOptions& o) {
+  const auto& [train, test] = run.data;
+  auto start = std::chrono::steady_clock::now();
+  // A stream of its own: never the surrogate's fitting or held-out subsets.
+  std::seed_seq seq{o.seed, std::uint64_t(0xC0)};
+  std::mt19937_64 rng(seq);
+  TaskSubsets keep = random_task_subsets(train.num_tasks(), o.compare, o.keep_fraction, rng);
+  MatrixXd actual = linear_subset_losses(run.model, train, test, targets, keep, SubsetLossMethod::Retrain);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  VectorXd rho = subset_spearman(r.matrix, target_losses(run.model, test, targets), keep, actual);
+  return {{"subsets", o.compare},
+          {"subset_size", o.keep_fraction},
+          {"subset_seed", o.seed},
+          {"prediction", "loss_t(S) = loss_t(all) + sum of R[l][t] over the tasks l not in S"},
+          {"spearman_per_target", per_target_json(rho, targets, train.task_names)},
+          {"mean_spearman", finite_mean(rho)},
+          {"retrain_seconds", seconds}};
+}
+
 Relatedness run_method(const std::string& method, const FittedRun& run, const Targets& targets,
                        const TrajectoryConfig& trajectory, nlohmann::json& details) {
   const auto& [train, test] = run.data;
@@ -94,6 +207,7 @@ void register_relatedness(CLI::App& app) {
     bool validate = false;
     TrajectoryConfig trajectory;
     NetworkTrajectory network_trajectory;
+    SubsetOptions subsets;
   };
   auto o = std::make_shared<Options>();
   auto* cmd = app.add_subcommand("relatedness", "the K x K task matrix: what removing task l does to task k");
@@ -106,12 +220,15 @@ void register_relatedness(CLI::App& app) {
                   "2021) and gradcos = cosine of per-task shared gradients, both averaged over a training "
                   "trajectory (linear: gradient descent from 0; mlp: the fit's own optimiser run); vmtl = the learned "
                   "classifier-prior weights alpha of VMTL; feedback = loss rise when output feedback is cut (both "
-                  "train that model, whatever --model says)")
-      ->check(CLI::IsMember({"mtif", "newton", "retrain", "tag", "gradcos", "vmtl", "feedback"}))
+                  "train that model, whatever --model says); surrogate = coefficients of a linear surrogate of each target's "
+                  "loss on random task subsets (Li, Zhang et al. 2023; --subset-losses); gradient-estimate = the same "
+                  "surrogate on subset losses from a gradient expansion around the fit (Li et al. 2024)")
+      ->check(CLI::IsMember({"mtif", "newton", "retrain", "tag", "gradcos", "vmtl", "feedback", "surrogate",
+                              "gradient-estimate"}))
       ->capture_default_str();
   cmd->add_option("--out", o->matrix_path,
                   "source_task,target_task,loss_change_if_removed; the value is the test-loss change for mtif, "
-                  "newton, retrain and feedback, an affinity for tag/gradcos, and alpha (a prior weight, not a "
+                  "newton, retrain, feedback, surrogate and gradient-estimate, an affinity for tag/gradcos, and alpha (a prior weight, not a "
                   "loss) for vmtl")
       ->required();
   cmd->add_option("--trajectory-steps", o->trajectory.steps, "tag/gradcos, linear model: full-batch gradient-descent steps")
@@ -125,6 +242,34 @@ void register_relatedness(CLI::App& app) {
                   "(steps 0, s, 2s, ...)")
       ->check(CLI::PositiveNumber)->capture_default_str();
   cmd->add_flag("--validate", o->validate, "also retrain without each task and report the agreement in --json");
+  SubsetOptions& so = o->subsets;
+  cmd->add_option("--subsets", so.subsets, "surrogate/gradient-estimate: random task subsets the surrogate is fitted on")
+      ->check(CLI::Range(2, 1000000))->capture_default_str();
+  cmd->add_option("--subset-size", so.keep_fraction,
+                  "surrogate/gradient-estimate/--compare-subsets: probability that a task is kept in a random subset "
+                  "(each task independently; an empty subset is drawn again)")
+      ->check(CLI::Range(1e-9, 1.0))->capture_default_str();
+  cmd->add_option("--subset-losses", so.losses,
+                  "surrogate: how a target's loss after training on a subset is had: retrain = refit on the subset; "
+                  "newton = Newton removal of the other tasks through the Schur complement (exact for the squared "
+                  "loss); gradient = first-order expansion around the fit on projected gradients (gradient-estimate "
+                  "always uses it)")
+      ->check(CLI::IsMember({"retrain", "newton", "gradient"}))->capture_default_str();
+  cmd->add_option("--projection-dim", so.projection_dim,
+                  "gradient losses: random projection of the per-row parameter gradients (none when not below the "
+                  "parameter count d (K + 1): the expansion is then the refit itself)")
+      ->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--surrogate-ridge", so.ridge, "surrogate: ridge penalty (times the subset count) on the coefficients")
+      ->check(CLI::NonNegativeNumber)->capture_default_str();
+  cmd->add_option("--subset-seed", so.seed, "seed of the random subsets and of the projection")->capture_default_str();
+  cmd->add_option("--subsets-out", so.out, "surrogate: write subset,role,kept,target_task,loss (kept: one 0/1 per task)");
+  cmd->add_option("--validate-subsets", so.validate,
+                  "surrogate: also draw N held-out subsets (never fitted on) and report the surrogate's R^2 on them")
+      ->check(CLI::NonNegativeNumber)->capture_default_str();
+  cmd->add_option("--compare-subsets", so.compare,
+                  "retrain N fresh random subsets and report, per target, the Spearman of the matrix's predicted "
+                  "subset losses (sums of single removals) with them (linear model)")
+      ->check(CLI::NonNegativeNumber)->capture_default_str();
   cmd->footer(
       "R[l][k] > 0: task l helps task k (removing it raises k's test loss); < 0: task l hurts task k.\n"
       "--method vmtl: R[j][t] = alpha_tj, the weight of task j's classifier posterior in task t's prior (for each "
@@ -133,8 +278,17 @@ void register_relatedness(CLI::App& app) {
       "--method feedback: R[j][t] = rise of task t's mean test loss when the feedback from task j's output into "
       "task t's head is cut at test time (> 0: j's feedback helps t); the gate distributions are in --json.\n"
       "Example:\n  mtif relatedness --train train.csv --test test.csv --method newton --validate --json r.json --out R.csv");
-  cmd->callback([o] {
+  cmd->callback([o, cmd] {
     begin_command(o->out);
+    auto* losses_flag = cmd->get_option("--subset-losses");
+    if (o->method == "gradient-estimate") {
+      if (losses_flag->count() && o->subsets.losses != "gradient")
+        throw std::invalid_argument("--method gradient-estimate uses --subset-losses gradient (for other losses: --method surrogate)");
+      o->subsets.losses = "gradient";
+    }
+    const bool subset_work = is_surrogate_method(o->method) || o->subsets.compare > 0;
+    if (subset_work && (is_mtl_model(o->method) || is_mtl_model(o->model.model) || is_network_model(o->model)))
+      throw std::invalid_argument("--method surrogate/gradient-estimate and --compare-subsets are for the linear model");
     if (is_mtl_model(o->method)) return mtl_relatedness(o->data, o->model, o->out, o->method, o->matrix_path);
     if (is_mtl_model(o->model.model))
       throw std::invalid_argument("--model " + o->model.model + " gives its own matrix: use --method " + o->model.model);
@@ -155,7 +309,9 @@ void register_relatedness(CLI::App& app) {
     if ((o->method == "tag" || o->method == "gradcos") && !o->model.model_file.empty())
       throw std::invalid_argument("--method tag/gradcos trains its own trajectory: drop --model-file");
     nlohmann::json details = nullptr;
-    Relatedness r = run_method(o->method, run, targets, o->trajectory, details);
+    Relatedness r = is_surrogate_method(o->method)
+                        ? run_surrogate(o->method, run, targets, o->subsets, details, o->out.quiet)
+                        : run_method(o->method, run, targets, o->trajectory, details);
     write_relatedness(o->matrix_path, r, targets, run.data.train.task_names);
     if (!o->out.quiet && targets.size() == run.data.train.num_tasks()) {
       std::cout << fmt::format("task relatedness by {} ({:.3f} s); row = task removed, column = task affected:\n",
@@ -165,7 +321,7 @@ void register_relatedness(CLI::App& app) {
     if (!o->out.json.empty()) {
       nlohmann::json settings = settings_json(o->data, o->model);
       settings["method"] = o->method;
-      if (!details.is_null()) settings["trajectory"] = details;
+      if (!details.is_null()) settings[is_surrogate_method(o->method) ? "surrogate" : "trajectory"] = details;
       nlohmann::json j = {{"command", "relatedness"}, {"settings", settings},     {"matrix", matrix_to_json(r.matrix)},
                           {"output", o->matrix_path},  {"seconds", r.seconds},     {"timings", run.timings},  {"warnings", run.warnings},
                           {"sources", run.data.train.task_names}};
@@ -175,6 +331,11 @@ void register_relatedness(CLI::App& app) {
       if (o->validate) {
         Relatedness truth = relatedness_by_retraining(run.model, run.data.train, run.data.test, targets);
         j["versus_retrain"] = compare_with_truth(r, truth, targets, run.data.train.task_names);
+      }
+      if (o->subsets.compare > 0) j["versus_retrained_subsets"] = compare_on_subsets(r, run, targets, o->subsets);
+      if (is_surrogate_method(o->method) && o->subsets.validate > 0) {
+        j["held_out_r2_per_target"] = details["held_out_r2_per_target"];
+        j["mean_held_out_r2"] = details["mean_held_out_r2"];
       }
       write_summary(o->out, j);
     }

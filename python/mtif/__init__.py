@@ -27,7 +27,7 @@ from . import _core
 from ._core import DataError, set_progress
 
 __all__ = [
-    "Dataset", "LinearMultitask", "Influence", "LeaveOneOut", "TaskRelatedness", "LdsResult",
+    "Dataset", "LinearMultitask", "Influence", "LeaveOneOut", "TaskRelatedness", "SurrogateRelatedness", "LdsResult",
     "read_csv", "lds", "DataError", "set_progress", "TorchMultitask", "SharedBottomMLP",
 ]
 __version__ = "0.1.0"
@@ -175,6 +175,18 @@ class TaskRelatedness:
 
 
 @dataclass
+class SurrogateRelatedness(TaskRelatedness):
+    """A surrogate's matrix (R = minus the coefficients) with what it was fitted on."""
+    intercept: np.ndarray = None     # per target
+    subsets: np.ndarray = None       # fitting subsets x K, True = task kept
+    losses: np.ndarray = None        # fitting subsets x targets
+    held_out: np.ndarray = None      # held-out subsets x K
+    held_out_losses: np.ndarray = None
+    held_out_r2: np.ndarray = None   # per target (empty without held-out subsets)
+    fitted_r2: np.ndarray = None     # per target, on the fitting subsets
+
+
+@dataclass
 class LdsResult:
     per_target: np.ndarray           # Spearman per target over the subsets
     mean: float
@@ -280,6 +292,31 @@ class LinearMultitask:
         r = self.engine.relatedness(test._core, method)
         return TaskRelatedness(matrix=r["matrix"], method=r["method"], sources=list(r["sources"]),
                                target_task=list(r["target_task"]))
+
+    def surrogate(self, test: Dataset, subsets: int = 200, subset_size: float = 0.5, subset_losses: str = "retrain",
+                  projection_dim: int = 100, ridge: float = 1e-3, validate_subsets: int = 0,
+                  seed: int = 1) -> SurrogateRelatedness:
+        """Surrogate-model task affinity (Li, Zhang et al. 2023), as ``mtif relatedness --method surrogate``.
+
+        Each task is kept in a random subset with probability subset_size; subset_losses
+        'retrain', 'newton' (exact for the squared loss) or 'gradient' (the gradient estimate
+        of Li et al. 2024 on projection_dim projected gradients). R[l, t] = minus the
+        coefficient of task l in target t's ridge surrogate: > 0, task l helps t.
+        """
+        r = self.engine.surrogate(test._core, int(subsets), float(subset_size), subset_losses, int(projection_dim),
+                                  float(ridge), int(validate_subsets), int(seed))
+        shape = lambda m: np.asarray(m, dtype=bool).reshape(len(m), len(r["sources"]))
+        return SurrogateRelatedness(matrix=r["matrix"], method=r["method"], sources=list(r["sources"]),
+                                    target_task=list(r["target_task"]), intercept=r["intercept"],
+                                    subsets=shape(r["subsets"]), losses=r["losses"], held_out=shape(r["held_out"]),
+                                    held_out_losses=r["held_out_losses"], held_out_r2=r["held_out_r2"],
+                                    fitted_r2=r["fitted_r2"])
+
+    def subset_losses(self, test: Dataset, keep, method: str = "newton", projection_dim: int = 100,
+                      seed: int = 1) -> np.ndarray:
+        """Each target's test loss after training on each subset (keep: subsets x K booleans)."""
+        keep = [[bool(v) for v in row] for row in np.asarray(keep, dtype=bool)]
+        return np.asarray(self.engine.subset_losses(test._core, keep, method, int(projection_dim), int(seed)))
 
     def lds(self, test: Dataset, subsets: int = 50, keep: float = 0.5, seed: int = 0) -> LdsResult:
         """Linear datamodeling score: do summed row scores predict random group removals?"""

@@ -26,7 +26,8 @@ check_help fit "${model_defaults[@]}" "--module TEXT:FILE" "--shared TEXT=[trunk
 check_help influence "${model_defaults[@]}" "=first-order" "=tasks" \
   "train_row,train_task,target_task,loss_change_if_removed,task_part,shared_part"
 check_help loo "${model_defaults[@]}" "=tasks" "--rows"
-check_help relatedness "${model_defaults[@]}" "--method TEXT:{mtif,newton,retrain,tag,gradcos,vmtl,feedback}=mtif"
+check_help relatedness "${model_defaults[@]}" "--method TEXT:{mtif,newton,retrain,tag,gradcos,vmtl,feedback,surrogate,gradient-estimate}=mtif" \
+  "--subsets INT:INT in [2 - 1000000]=200" "--subset-losses TEXT:{retrain,newton,gradient}=retrain"
 check_help select "${model_defaults[@]}" "--budget FLOAT:FLOAT in [0 - 1]=0.05" "--repeats" "--valid"
 check_help sources "${model_defaults[@]}" "--target-task" "--top INT=10"
 check_help lds "${model_defaults[@]}" "--subsets INT:INT in [3 - 100000]=50" "--solver TEXT:{exact,cg,lissa,ekfac}=cg"
