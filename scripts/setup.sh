@@ -12,6 +12,8 @@ packages=(
   pybind11-dev python3-dev python3-pytest  # the Python module `mtif` (python/) and its tests
   python3-torch              # bench/dense_reference.py: the dense PyTorch alternative of the scale benchmark
   libopenmpi-dev openmpi-bin # `mpirun -np N mtif influence` (MTIF_WITH_MPI)
+  python3-sphinx python3-myst-parser python3-matplotlib python3-pil  # the documentation site (scripts/docs.sh)
+  python3-venv python3-setuptools python3-wheel  # pip install ./python in a virtual environment, offline
 )
 # install_missing PACKAGE...: apt-get install of those not installed yet.
 install_missing() {

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import List, Optional, Sequence, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -53,7 +53,15 @@ class Dataset:
     """A multitask data set: features X (n x d), target y (n,), a task per row.
 
     Rows keep their input order: ``train_row`` i in every result is row i here.
-    Build one with :meth:`from_csv`, :func:`read_csv` or :meth:`from_arrays`.
+    Build one with :meth:`from_csv`, :func:`read_csv` or :meth:`from_arrays`;
+    a test or validation set is read ``like`` its training set, so that both
+    number the tasks and name the features the same way.
+
+    Examples
+    --------
+    >>> train, test = mtif.read_csv("mtif-demo/train.csv", "mtif-demo/test.csv")
+    >>> valid = mtif.Dataset.from_csv("valid.csv", like=train)
+    >>> data = mtif.Dataset.from_arrays(X, y, task=["a", "b", "a"])
     """
 
     def __init__(self, core: _core.Dataset):
@@ -63,10 +71,26 @@ class Dataset:
     @classmethod
     def from_csv(cls, path: str, like: Optional["Dataset"] = None, *, target: str = "y",
                  task_column: str = "task", features: Sequence[str] = ()) -> "Dataset":
-        """Reads one CSV file of the data contract (header; task, y, features).
+        """Reads one CSV file of the data contract (a header; task, target and feature columns).
 
-        ``like``: a training set whose task ids this file must use (a test or
-        validation file). Without it the file is read as a training set.
+        Parameters
+        ----------
+        path : str
+            The CSV file.
+        like : Dataset, optional
+            A training set whose tasks and features this file must use (for a
+            test or validation file). Without it the file is read as a training set.
+        target : str
+            Name of the target column (``--target``).
+        task_column : str
+            Name of the task column (``--task-column``).
+        features : sequence of str
+            Feature columns to use (``--features``); empty: every other column.
+
+        Raises
+        ------
+        DataError
+            Bad input, with ``FILE:LINE:COLUMN:`` in the message.
         """
         if like is not None:
             return cls(_core.Dataset.read_like(path, like._core, target, task_column, list(features)))
@@ -76,10 +100,30 @@ class Dataset:
     def from_arrays(cls, X, y, task, *, task_names: Optional[Sequence[str]] = None,
                     feature_names: Optional[Sequence[str]] = None, like: Optional["Dataset"] = None,
                     source: str = "arrays") -> "Dataset":
-        """From NumPy arrays. ``task`` holds integer ids 0..K-1 or labels.
+        """A data set from NumPy arrays.
 
-        Labels are numbered in natural order (as the CLI does); a test set
-        passes ``like=train`` to use the training set's tasks and features.
+        Parameters
+        ----------
+        X : array_like, shape (n, d)
+            Features (converted to float64).
+        y : array_like, shape (n,)
+            Target: real values for the squared loss, 0/1 for the logistic loss.
+        task : array_like, shape (n,)
+            The task of each row: integer ids 0..K-1, or labels (numbered in
+            natural order, ``task2`` before ``task10``, as the CLI does).
+        task_names : sequence of str, optional
+            Labels of the task ids (default: the ids, or the sorted labels).
+        feature_names : sequence of str, optional
+            Default ``x1..xd``.
+        like : Dataset, optional
+            For a test set: use the training set's tasks and features.
+        source : str
+            Name used in error messages.
+
+        Raises
+        ------
+        DataError
+            A non-finite value, a task outside the training tasks, mismatched lengths.
         """
         task = np.asarray(task)
         if like is not None:
@@ -104,29 +148,82 @@ class Dataset:
                                              list(feature_names or []), source))
 
     # -- contents (file order) ------------------------------------------------
-    task_names = property(lambda self: list(self._core.task_names))
-    feature_names = property(lambda self: list(self._core.feature_names))
-    n_rows = property(lambda self: self._core.n_rows)
-    n_tasks = property(lambda self: self._core.n_tasks)
-    n_features = property(lambda self: self._core.n_features)
-    X = property(lambda self: self._core.X, doc="features, n x d, file order (a copy)")
-    y = property(lambda self: self._core.y, doc="target, file order (a copy)")
-    task = property(lambda self: np.asarray(self._core.task), doc="task id of each row, file order")
-    source = property(lambda self: self._core.source)
+    @property
+    def task_names(self) -> List[str]:
+        """Task labels; task id k is ``task_names[k]``."""
+        return list(self._core.task_names)
 
-    def __len__(self):
+    @property
+    def feature_names(self) -> List[str]:
+        """Feature names, in column order."""
+        return list(self._core.feature_names)
+
+    @property
+    def n_rows(self) -> int:
+        """Number of rows."""
+        return self._core.n_rows
+
+    @property
+    def n_tasks(self) -> int:
+        """Number of tasks K."""
+        return self._core.n_tasks
+
+    @property
+    def n_features(self) -> int:
+        """Number of features d."""
+        return self._core.n_features
+
+    @property
+    def X(self) -> np.ndarray:
+        """Features, n x d, in file order (a copy)."""
+        return self._core.X
+
+    @property
+    def y(self) -> np.ndarray:
+        """Target, in file order (a copy)."""
+        return self._core.y
+
+    @property
+    def task(self) -> np.ndarray:
+        """Task id of each row, in file order."""
+        return np.asarray(self._core.task)
+
+    @property
+    def source(self) -> str:
+        """The file (or ``source`` name) the data came from."""
+        return self._core.source
+
+    def __len__(self) -> int:
         return self.n_rows
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return (f"Dataset({self.source!r}: {self.n_rows} rows, {self.n_tasks} tasks, "
                 f"{self.n_features} features)")
 
 
 def read_csv(train: str, test: Optional[str] = None, *, target: str = "y", task_column: str = "task",
-             features: Sequence[str] = ()):
-    """(train, test) Datasets, read exactly like ``mtif ... --train TRAIN --test TEST``.
+             features: Sequence[str] = ()) -> Tuple[Dataset, Dataset]:
+    """Reads a training and a test set exactly like ``mtif ... --train TRAIN --test TEST``.
 
-    With ``test`` omitted, ``train`` must have a ``split`` column (train/test).
+    Parameters
+    ----------
+    train : str
+        CSV file of training rows.
+    test : str, optional
+        CSV file of test rows. Omitted: ``train`` must have a ``split``
+        column (``train``/``test``) that says which row is which.
+    target, task_column, features
+        As ``--target``, ``--task-column`` and ``--features``.
+
+    Returns
+    -------
+    (Dataset, Dataset)
+        The training set and the test set (numbered like the training set).
+
+    Raises
+    ------
+    DataError
+        Bad input, with ``FILE:LINE:COLUMN:`` in the message.
     """
     a, b = _core.Dataset.read_train_test(train, test or "", target, task_column, list(features))
     return Dataset(a), Dataset(b)
@@ -136,10 +233,29 @@ def read_csv(train: str, test: Optional[str] = None, *, target: str = "y", task_
 
 @dataclass
 class Influence:
-    """Scores of every train row (rows, file order) against every target (columns).
+    """Scores of every training row (rows, file order) against every target (columns).
 
-    ``total[r, t]`` = loss_change_if_removed: > 0 the row helps target t.
-    ``task_part + shared_part == total`` in first-order mode.
+    ``total[r, t]`` is ``loss_change_if_removed``: > 0, row r helps target t;
+    < 0, it hurts it. In first-order mode ``task_part + shared_part == total``.
+
+    Attributes
+    ----------
+    total : numpy.ndarray
+        float64, train rows x targets.
+    task_part, shared_part : numpy.ndarray or None
+        The parts through the task's own and the shared parameters (None with ``parts=False``).
+    train_task : numpy.ndarray
+        Task id of each training row.
+    target_task : list of str
+        Task label of each target (column).
+    target_row : numpy.ndarray
+        Test row of each target; -1 for task targets.
+    task_names : list of str
+        The training set's task labels.
+    mode : str
+        ``'first-order'`` or ``'exact'``.
+    leverage : numpy.ndarray or None
+        Exact mode: the leverage term of each row.
     """
     total: np.ndarray
     task_part: Optional[np.ndarray]
@@ -152,7 +268,10 @@ class Influence:
     leverage: Optional[np.ndarray] = None
 
     def top(self, target: Union[int, str], k: int = 10, helpful: bool = True) -> np.ndarray:
-        """The k train rows that help (or hurt) a target most, strongest first."""
+        """The ``k`` training rows that help (``helpful=True``) or hurt a target most, strongest first.
+
+        ``target`` is a column index or a task label (for task targets).
+        """
         t = self.target_task.index(target) if isinstance(target, str) else target
         order = np.argsort(-self.total[:, t] if helpful else self.total[:, t], kind="stable")
         return order[:k]
@@ -160,6 +279,19 @@ class Influence:
 
 @dataclass
 class LeaveOneOut:
+    """Actual changes of each target's loss when the model is refitted without each row.
+
+    Attributes
+    ----------
+    actual : numpy.ndarray
+        Rows left out x targets, in the sign of the scores (> 0: the row helped).
+    rows : numpy.ndarray
+        The training rows left out.
+    target_task : list of str
+        Task label of each target.
+    target_row : numpy.ndarray
+        Test row of each target; -1 for task targets.
+    """
     actual: np.ndarray               # rows x targets: actual change of each target's loss
     rows: np.ndarray                 # train rows left out
     target_task: List[str]
@@ -168,6 +300,19 @@ class LeaveOneOut:
 
 @dataclass
 class TaskRelatedness:
+    """Task x task relatedness: ``matrix[l, k]`` = change of task k's test loss if task l were removed.
+
+    Attributes
+    ----------
+    matrix : numpy.ndarray
+        K sources x T targets; > 0: the source helps the target.
+    method : str
+        ``'mtif'``, ``'newton'`` or ``'retrain'``.
+    sources : list of str
+        Task label of each row of the matrix.
+    target_task : list of str
+        Task label of each column.
+    """
     matrix: np.ndarray               # K sources x T targets; > 0: source helps target
     method: str
     sources: List[str]
@@ -188,6 +333,19 @@ class SurrogateRelatedness(TaskRelatedness):
 
 @dataclass
 class LdsResult:
+    """Linear datamodeling score: do summed row scores predict the effect of removing random subsets?
+
+    Attributes
+    ----------
+    per_target : numpy.ndarray
+        Spearman correlation over the subsets, per target.
+    mean : float
+        Mean of ``per_target``.
+    predicted, actual : numpy.ndarray
+        Subsets x targets: the summed scores of the removed rows, and the refits' loss changes.
+    target_task : list of str
+        Task label of each target.
+    """
     per_target: np.ndarray           # Spearman per target over the subsets
     mean: float
     predicted: np.ndarray            # subsets x targets
@@ -198,12 +356,44 @@ class LdsResult:
 # -- the model -------------------------------------------------------------------
 
 class LinearMultitask:
-    """The linear multitask model f_k(x) = x^T (gamma + theta_k) (Evgeniou-Pontil).
+    """The linear multitask model ``f_k(x) = x^T (gamma + theta_k)`` (Evgeniou-Pontil).
 
-    Parameters mirror the CLI flags: ``loss`` ('squared' or 'logistic'),
-    ``lambda_task``, ``lambda_shared`` and ``intercept`` (a constant-1 feature,
-    penalised like the others). After :meth:`fit`: ``gamma_`` (d,), ``theta_``
-    (K x d), ``task_names_``, ``n_iter_``, ``timings_`` (seconds inside C++).
+    It minimises ``sum_k [(1/n_k) sum_i loss(f_k(x_ki), y_ki) + lambda_task/2 |theta_k|^2]
+    + lambda_shared/2 |gamma|^2`` and factors its block Hessian once, so that
+    every later call (influence, relatedness, refits) reuses it. The numbers
+    are the CLI's: ``mtif influence`` on the same data gives the same scores.
+
+    Parameters
+    ----------
+    loss : {'squared', 'logistic'}
+        ``--loss``; the logistic loss needs 0/1 targets.
+    lambda_task : float
+        ``--lambda-task``: penalty on each task's own weights ``theta_k`` (> 0).
+    lambda_shared : float
+        ``--lambda-shared``: penalty on the shared weights ``gamma`` (> 0).
+    intercept : bool
+        ``--intercept``: add a constant-1 feature, penalised like the others.
+
+    Attributes
+    ----------
+    gamma_ : numpy.ndarray
+        Shared weights, shape (d,), after :meth:`LinearMultitask.fit`.
+    theta_ : numpy.ndarray
+        Task weights, K x d.
+    task_names_ : list of str
+        The training tasks.
+    n_iter_ : int
+        Newton iterations of the fit.
+    timings_ : dict
+        Seconds spent inside C++ per phase (fit, factor, score, ...).
+    warnings_ : list of str
+        Warnings of the factorisation (ill-conditioned blocks).
+
+    Examples
+    --------
+    >>> model = mtif.LinearMultitask(lambda_task=1.0, lambda_shared=1.0).fit(train)
+    >>> s = model.influence(test)               # rows x tasks
+    >>> R = model.relatedness(test, "newton")   # R.matrix[l, k] > 0: task l helps task k
     """
 
     def __init__(self, loss: str = "squared", lambda_task: float = 1.0, lambda_shared: float = 1.0,
@@ -216,10 +406,12 @@ class LinearMultitask:
 
     # scikit-learn conventions
     def get_params(self, deep: bool = True) -> dict:
+        """The constructor's parameters (scikit-learn convention)."""
         return {"loss": self.loss, "lambda_task": self.lambda_task, "lambda_shared": self.lambda_shared,
                 "intercept": self.intercept}
 
     def set_params(self, **params) -> "LinearMultitask":
+        """Changes constructor parameters; the model must be fitted again."""
         for name, value in params.items():
             if name not in self.get_params():
                 raise ValueError(f"unknown parameter {name!r}")
@@ -227,11 +419,12 @@ class LinearMultitask:
         self._engine = None
         return self
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
         return f"LinearMultitask({args})"
 
     def fit(self, train: Dataset) -> "LinearMultitask":
+        """Fits the model to ``train`` (Newton's method) and factors its block Hessian; returns self."""
         engine = _core.LinearEngine(self.loss, float(self.lambda_task), float(self.lambda_shared), bool(self.intercept))
         engine.fit(train._core)
         self._engine = engine
@@ -240,15 +433,30 @@ class LinearMultitask:
 
     @property
     def engine(self) -> _core.LinearEngine:
+        """The fitted C++ engine (RuntimeError before :meth:`LinearMultitask.fit`)."""
         if self._engine is None:
             raise RuntimeError("the model is not fitted: call fit(train) first")
         return self._engine
 
-    gamma_ = property(lambda self: self.engine.gamma)
-    theta_ = property(lambda self: self.engine.theta)
-    n_iter_ = property(lambda self: self.engine.n_iter)
-    timings_ = property(lambda self: dict(self.engine.timings))
-    warnings_ = property(lambda self: list(self.engine.warnings))
+    @property
+    def gamma_(self) -> np.ndarray:
+        return self.engine.gamma
+
+    @property
+    def theta_(self) -> np.ndarray:
+        return self.engine.theta
+
+    @property
+    def n_iter_(self) -> int:
+        return self.engine.n_iter
+
+    @property
+    def timings_(self) -> Dict[str, float]:
+        return dict(self.engine.timings)
+
+    @property
+    def warnings_(self) -> List[str]:
+        return list(self.engine.warnings)
 
     def predict(self, data: Dataset) -> np.ndarray:
         """f_k(x) for each row of ``data`` (its own task's weights), file order."""
@@ -260,11 +468,25 @@ class LinearMultitask:
 
     def influence(self, test: Dataset, targets: str = "tasks", mode: str = "first-order",
                   parts: bool = True) -> Influence:
-        """Scores of every train row against every task ('tasks') or test row ('rows').
+        """Scores every training row against every target: ``loss_change_if_removed``.
 
-        ``mode='exact'`` adds the leverage correction and the second-order loss
-        change (equal to retraining for the squared loss). ``parts=False``
-        skips the task/shared split (two fewer n x T matrices).
+        Parameters
+        ----------
+        test : Dataset
+            Defines the targets (read ``like`` the training set).
+        targets : {'tasks', 'rows'}
+            ``'tasks'``: each task's mean test loss (train rows x K);
+            ``'rows'``: each test row's loss (train rows x test rows).
+        mode : {'first-order', 'exact'}
+            ``'exact'`` adds the leverage correction and the second-order loss
+            change: equal to retraining without the row for the squared loss,
+            one Newton step for the logistic loss.
+        parts : bool
+            Also return the task and shared parts (two more n x T matrices).
+
+        Returns
+        -------
+        Influence
         """
         r = self.engine.influence(test._core, targets, mode, parts)
         return Influence(total=r["total"], task_part=r["task_part"], shared_part=r["shared_part"],
@@ -273,9 +495,20 @@ class LinearMultitask:
                          leverage=r.get("leverage"))
 
     def loo(self, test: Dataset, rows: Union[str, Sequence[int]] = "all", targets: str = "tasks") -> LeaveOneOut:
-        """Actual change of each target's loss when refitting without each row.
+        """Refits without each of ``rows`` and returns the actual change of each target's loss.
 
-        ``rows``: a spec like '0-99,250' or 'all' (as ``mtif loo --rows``), or indices.
+        Parameters
+        ----------
+        test : Dataset
+            Defines the targets.
+        rows : str or sequence of int
+            A spec like ``'0-99,250'`` or ``'all'`` (as ``mtif loo --rows``), or row indices.
+        targets : {'tasks', 'rows'}
+            As in :meth:`LinearMultitask.influence`.
+
+        Returns
+        -------
+        LeaveOneOut
         """
         n = self.engine_train_rows()
         idx = _core.parse_row_spec(rows, n) if isinstance(rows, str) else [int(r) for r in rows]
@@ -284,10 +517,20 @@ class LinearMultitask:
                            target_row=np.asarray(r["target_row"]))
 
     def relatedness(self, test: Dataset, method: str = "mtif") -> TaskRelatedness:
-        """K x K task matrix: R[l, k] = change of task k's test loss if task l were removed.
+        """The K x K task matrix: ``R[l, k]`` = change of task k's test loss if task l were removed.
 
-        method: 'mtif' (sum of first-order row scores), 'newton' (one Newton step
-        without the task; exact for the squared loss) or 'retrain' (brute force).
+        Parameters
+        ----------
+        test : Dataset
+            Whose per-task losses are the targets.
+        method : {'mtif', 'newton', 'retrain'}
+            ``'mtif'``: the sum of the first-order scores of task l's rows;
+            ``'newton'``: one Newton step without the task (exact for the
+            squared loss); ``'retrain'``: brute-force refits.
+
+        Returns
+        -------
+        TaskRelatedness
         """
         r = self.engine.relatedness(test._core, method)
         return TaskRelatedness(matrix=r["matrix"], method=r["method"], sources=list(r["sources"]),
@@ -319,7 +562,16 @@ class LinearMultitask:
         return np.asarray(self.engine.subset_losses(test._core, keep, method, int(projection_dim), int(seed)))
 
     def lds(self, test: Dataset, subsets: int = 50, keep: float = 0.5, seed: int = 0) -> LdsResult:
-        """Linear datamodeling score: do summed row scores predict random group removals?"""
+        """Linear datamodeling score, as ``mtif lds``.
+
+        Draws ``subsets`` random subsets keeping a fraction ``keep`` of every
+        task's rows, refits on each, and correlates (Spearman, per target) the
+        summed scores of the removed rows with the actual loss changes.
+
+        Returns
+        -------
+        LdsResult
+        """
         r = self.engine.lds(test._core, int(subsets), float(keep), int(seed))
         return LdsResult(per_target=r["per_target"], mean=float(r["mean"]), predicted=r["predicted"],
                          actual=r["actual"], target_task=list(r["target_task"]))
@@ -327,6 +579,7 @@ class LinearMultitask:
     # `select` (issue 4) will be one more method here over _core, like lds().
 
     def engine_train_rows(self) -> int:
+        """Number of training rows of the fit."""
         return int(self.engine.train_rows)
 
 

@@ -65,7 +65,7 @@ class _NetworkMultitask:
         return self._engine
 
     max_abs_gradient_ = property(lambda self: self.engine.max_abs_gradient,
-                                 doc="max |gradient of the objective| at the weights attributed")
+                                 doc="largest absolute entry of the objective's gradient at the weights attributed")
     description_ = property(lambda self: self.engine.description)
     warnings_ = property(lambda self: list(self.engine.warnings))
     timings_ = property(lambda self: dict(self.engine.timings))
@@ -118,7 +118,7 @@ class TorchMultitask(_NetworkMultitask):
     or an already scripted / traced module. ``shared`` / ``task_params`` /
     ``frozen``: parameter name patterns (see the module docstring). ``loss``:
     'squared', 'logistic' or 'softmax', applied by mtif to the module's
-    outputs with the per-task averaged objective plus ``weight_decay``/2 |w|^2.
+    outputs with the per-task averaged objective plus ``weight_decay``/2 ``|w|^2``.
     ``weights``: 'as-is' (attribute the module's weights; the usual case when
     you trained it yourself), 'polish' (``polish_steps`` of full-batch L-BFGS
     first) or 'train' (Adam/SGD from them with ``optimizer``, ``lr``,
@@ -178,7 +178,7 @@ class TorchMultitask(_NetworkMultitask):
 class SharedBottomMLP(_NetworkMultitask):
     """The built-in multitask network (``--model mlp``): a trunk of ``hidden``
     widths and one linear head per task (``sharing='hard'``), or one network per
-    task pulled to a shared centre by ``coupling``/2 |trunk_k - gamma|^2
+    task pulled to a shared centre by ``coupling``/2 ``|trunk_k - gamma|^2``
     (``sharing='soft'``). Trained with ``optimizer`` for ``epochs``, then
     ``polish_steps`` of full-batch L-BFGS."""
 
