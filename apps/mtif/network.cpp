@@ -161,12 +161,6 @@ void print_warnings(const NetworkRun& run) {
   for (const auto& w : run.warnings) std::cerr << "warning: " << w.get<std::string>() << '\n';
 }
 
-void require_task_targets(const std::string& targets) {
-  if (targets != "tasks")
-    throw std::invalid_argument("networks validate against task targets only here (--targets tasks); "
-                                "mtif influence takes --targets rows");
-}
-
 nlohmann::json base_summary(const std::string& command, const DataOptions& data, const ModelOptions& m,
                             const NetworkRun& run) {
   return {{"command", command}, {"settings", settings_json(data, m)}, {"timings", run.timings},
@@ -218,8 +212,9 @@ void network_influence(const DataOptions& data, const ModelOptions& m, const Out
 
 void network_loo(const DataOptions& data, const ModelOptions& m, const OutputOptions& out, const std::string& rows_spec,
                  const std::string& loo_path, const std::string& targets) {
-  require_task_targets(targets);
+  if (targets != "tasks" && targets != "rows") throw std::invalid_argument("--targets: expected tasks or rows");
   NetworkRun run = read_and_fit_network(data, m, out.quiet);
+  if (targets == "rows") run.targets = mlp_row_targets(run.model, run.data.test);
   const Dataset& train = run.data.train;
   std::vector<Index> rows = parse_row_spec(rows_spec, train.num_rows());
   InfluenceScores scores = network_scores(run, m.net, false);

@@ -23,7 +23,8 @@ MlpTargets mlp_task_targets(const MlpModel& model, const Dataset& test);
 // One target per test row (its own loss), in file order: --targets rows.
 MlpTargets mlp_row_targets(const MlpModel& model, const Dataset& test);
 
-// Mean test loss of each target's task (the V_t the scores predict changes of).
+// What each target measures (the V_t the scores predict changes of): its task's mean test
+// loss, or for row targets its test row's loss.
 VectorXd mlp_target_losses(const MlpModel& model, const Dataset& test, const MlpTargets& targets);
 
 InfluenceScores mlp_influence(const MlpModel& model, const Dataset& train, const MlpRowGradients& rows,

@@ -39,6 +39,13 @@ MlpTargets mlp_row_targets(const MlpModel& model, const Dataset& test) {
 }
 
 VectorXd mlp_target_losses(const MlpModel& model, const Dataset& test, const MlpTargets& targets) {
+  if (!targets.test_row.empty()) {  // row targets: each test row's own loss
+    const VectorXd row_loss = model.row_losses(test);
+    const std::vector<Index> stored = test.stored_row_of_file_row();
+    VectorXd out(targets.test_row.size());
+    for (size_t t = 0; t < targets.test_row.size(); ++t) out(Index(t)) = row_loss(stored[targets.test_row[t]]);
+    return out;
+  }
   VectorXd per_task = model.task_mean_loss(test), out(targets.task.size());
   for (size_t t = 0; t < targets.task.size(); ++t) out(t) = per_task(targets.task[t]);
   return out;
