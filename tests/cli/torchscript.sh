@@ -65,7 +65,15 @@ PY
 "$MTIF" relatedness "${scripted[@]}" --method retrain --out "$WORK/R-retrain.csv"
 "$MTIF" lds "${scripted[@]}" --subsets 6 --out "$WORK/lds.csv"
 "$MTIF" sources "${scripted[@]}" --target-task task1 --top 2 --out "$WORK/sources.csv"
-for f in loo.csv R.csv R-retrain.csv lds.csv sources.csv; do [ -s "$WORK/$f" ] || fail "$f not written"; done
+# select (validation split = every other test row) and the report of its summary.
+head -1 "$D/test.csv" | tee "$WORK/valid.csv" >"$WORK/test2.csv"
+awk 'NR > 1 && NR % 2 == 0' "$D/test.csv" >>"$WORK/valid.csv"
+awk 'NR > 1 && NR % 2 == 1' "$D/test.csv" >>"$WORK/test2.csv"
+"$MTIF" select --train "$D/train.csv" --valid "$WORK/valid.csv" --test "$WORK/test2.csv" --loss logistic \
+  --weight-decay 0.03 -q --model torchscript --module "$WORK/net.pt" --budget 0.1 --repeats 1 --retrain-steps 50 \
+  --rows-out "$WORK/select.csv" --json "$WORK/select.json"
+"$MTIF" report --from "$WORK/select.json" --out "$WORK/select.html" -q
+for f in loo.csv R.csv R-retrain.csv lds.csv sources.csv select.csv select.html; do [ -s "$WORK/$f" ] || fail "$f not written"; done
 "$PY" - "$WORK/loo.json" <<'PY'
 import json, sys
 s = json.load(open(sys.argv[1]))
