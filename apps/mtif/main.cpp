@@ -14,6 +14,7 @@
 #include "commands.hpp"
 #include "config.hpp"
 #include "options.hpp"
+#include "mtif/atomic_file.hpp"
 #include "mtif/csv_reader.hpp"
 #include "mtif/mpi_world.hpp"
 
@@ -71,6 +72,8 @@ int main(int argc, char** argv) {
     }
     mtif::set_mpi_world(world.get());
   }
+  // An interrupted run removes its unfinished output files (mtif/atomic_file.hpp).
+  mtif::install_temporary_cleanup();
   // Keep freed large buffers in the heap instead of returning them to the OS:
   // page faults on fresh mappings dominated the run time of large scorings.
   mallopt(M_MMAP_THRESHOLD, 1 << 30);

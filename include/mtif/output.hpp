@@ -1,5 +1,5 @@
-// Output files that are complete or absent: everything is written to a
-// temporary file beside the target and renamed into place on commit().
+// Output files: JSON and .npy writers (complete or absent, through AtomicFile),
+// CSV quoting, and the readers of the same formats.
 #pragma once
 
 #include <fmt/format.h>
@@ -9,25 +9,10 @@
 #include <string>
 #include <vector>
 
+#include "mtif/atomic_file.hpp"
 #include "mtif/dataset.hpp"
 
 namespace mtif {
-
-class AtomicFile {
- public:
-  explicit AtomicFile(std::string path);
-  ~AtomicFile();  // removes the temporary file unless committed
-  AtomicFile(const AtomicFile&) = delete;
-  AtomicFile& operator=(const AtomicFile&) = delete;
-
-  void write(const char* data, size_t size);
-  void write(fmt::memory_buffer& buffer);  // writes and clears
-  void commit();
-
- private:
-  std::string path_, temp_path_;
-  std::FILE* file_ = nullptr;
-};
 
 // A CSV field as RFC 4180 wants it: quoted when it holds a comma, a quote,
 // a line break or surrounding blanks (task labels may).

@@ -540,17 +540,17 @@ std::string npy_header(const char* descr, const std::string& shape) {
   return out + dict;
 }
 
-// A file of known size that several writers fill at offsets (pwrite), named
-// PATH.partial until rank 0 renames it: complete or absent.
+// A file of known size that several writers fill at offsets (pwrite), under a
+// temporary name until rank 0 renames it: complete or absent.
 class OffsetFile {
  public:
   OffsetFile(std::string path, const std::string& header, size_t data_bytes, const MpiWorld* world)
-      : path_(std::move(path)), temp_(path_ + ".partial"), header_bytes_(header.size()),
-        root_(!world || world->rank() == 0) {
+      : path_(std::move(path)), root_(!world || world->rank() == 0),
+        temp_(path_, shared_tag(world)), header_bytes_(header.size()) {
     std::string error;
     if (root_) {
       try {
-        fd_ = ::open(temp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        fd_ = ::open(temp_.path().c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
         if (fd_ < 0) throw std::runtime_error(fmt::format("{}: cannot write: {}", path_, std::strerror(errno)));
         write_at(0, header.data(), header.size());
         if (::ftruncate(fd_, static_cast<off_t>(header.size() + data_bytes)) != 0)
@@ -564,13 +564,13 @@ class OffsetFile {
     if (world) world->barrier();
     if (!error.empty()) throw std::runtime_error(error);
     if (!root_) {
-      fd_ = ::open(temp_.c_str(), O_WRONLY);
+      fd_ = ::open(temp_.path().c_str(), O_WRONLY);
       if (fd_ < 0) throw std::runtime_error(fmt::format("{}: cannot write: {}", path_, std::strerror(errno)));
     }
   }
   ~OffsetFile() {
     if (fd_ >= 0) ::close(fd_);
-    if (!committed_ && root_) ::unlink(temp_.c_str());
+    if (!root_) temp_.release();  // rank 0 owns the name; it removes the file unless committed
   }
   void write_data(size_t offset, const void* data, size_t size) { write_at(header_bytes_ + offset, data, size); }
   void close_file() {
@@ -578,11 +578,7 @@ class OffsetFile {
       throw std::runtime_error(fmt::format("{}: write failed: {}", path_, std::strerror(errno)));
     fd_ = -1;
   }
-  void commit() {  // rank 0, after every rank closed its descriptor
-    if (std::rename(temp_.c_str(), path_.c_str()) != 0)
-      throw std::runtime_error(fmt::format("{}: cannot finish writing: {}", path_, std::strerror(errno)));
-    committed_ = true;
-  }
+  void commit() { temp_.commit(); }  // rank 0, after every rank closed its descriptor
 
  private:
   void write_at(size_t offset, const void* data, size_t size) {
@@ -594,11 +590,16 @@ class OffsetFile {
       p += done, offset += done, size -= done;
     }
   }
-  std::string path_, temp_;
-  size_t header_bytes_;
+  // Every rank opens the one temporary: its name carries rank 0's process id.
+  static std::string shared_tag(const MpiWorld* world) {
+    if (!world) return "";
+    return std::to_string(world->max(world->rank() == 0 ? static_cast<int>(::getpid()) : 0));
+  }
+  std::string path_;
   bool root_;
+  TemporaryPath temp_;
+  size_t header_bytes_;
   int fd_ = -1;
-  bool committed_ = false;
 };
 
 class NpyFloat32Sink : public ScoreSink {

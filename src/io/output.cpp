@@ -1,46 +1,11 @@
 #include "mtif/output.hpp"
 
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <stdexcept>
 
 namespace mtif {
-
-AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
-  temp_path_ = fmt::format("{}.tmp-{}", path_, ::getpid());
-  file_ = std::fopen(temp_path_.c_str(), "wb");
-  if (!file_) throw std::runtime_error(fmt::format("{}: cannot write: {}", path_, std::strerror(errno)));
-}
-
-AtomicFile::~AtomicFile() {
-  if (file_) {
-    std::fclose(file_);
-    std::remove(temp_path_.c_str());
-  }
-}
-
-void AtomicFile::write(const char* data, size_t size) {
-  if (size && std::fwrite(data, 1, size, file_) != size)
-    throw std::runtime_error(fmt::format("{}: write failed: {}", path_, std::strerror(errno)));
-}
-
-void AtomicFile::write(fmt::memory_buffer& buffer) {
-  write(buffer.data(), buffer.size());
-  buffer.clear();
-}
-
-void AtomicFile::commit() {
-  bool ok = std::fflush(file_) == 0;
-  ok = std::fclose(file_) == 0 && ok;
-  file_ = nullptr;
-  if (!ok || std::rename(temp_path_.c_str(), path_.c_str()) != 0) {
-    std::remove(temp_path_.c_str());
-    throw std::runtime_error(fmt::format("{}: cannot finish writing: {}", path_, std::strerror(errno)));
-  }
-}
 
 std::string csv_quote(const std::string& s) {
   bool plain = s.find_first_of(",\"\r\n") == std::string::npos && !s.empty() && s.front() != ' ' && s.back() != ' ';

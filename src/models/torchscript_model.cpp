@@ -17,6 +17,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "mtif/atomic_file.hpp"
 #include "mtif/csv_reader.hpp"  // DataError: bad input exits with 2
 #include "network_impl.hpp"
 
@@ -333,16 +334,16 @@ MlpModel load_torchscript_model(const TorchScriptSpec& spec, const MlpConfig& ob
 void save_torchscript_model(const MlpModel& model, const std::string& path) {
   const auto* net = dynamic_cast<const TorchScriptImpl*>(&model.impl());
   if (!net) throw std::invalid_argument("saving as TorchScript needs a TorchScript model");
-  const std::string temporary = fmt::format("{}.tmp-{}", path, getpid());
+  TemporaryPath temporary(path);
   try {
-    net->module().save(temporary);
+    net->module().save(temporary.path());
   } catch (const c10::Error& e) {
-    std::remove(temporary.c_str());
     throw DataError(path + ": cannot write the model: " + first_line(e.what_without_backtrace()));
   }
-  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
-    std::remove(temporary.c_str());
-    throw DataError(path + ": cannot write the model");
+  try {
+    temporary.commit();
+  } catch (const std::runtime_error& e) {
+    throw DataError(e.what());
   }
 }
 
