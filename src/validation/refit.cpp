@@ -17,12 +17,19 @@ MatrixXd leave_one_out(const LinearModel& full, const Dataset& train, const Data
   for (Index i = 0; i < Index(rows.size()); ++i) {
     VectorXd weight = VectorXd::Ones(train.num_rows());
     weight(stored[rows[i]]) = 0.0;
-    LinearModel refit = fit_linear(train, full.config, &weight, &full);
-    if (!refit.report.converged) {
+    // An exception must not leave the OpenMP region (std::terminate): a Newton
+    // step's block factorisation throws on a numerically singular Hessian.
+    try {
+      LinearModel refit = fit_linear(train, full.config, &weight, &full);
+      if (!refit.report.converged) {
 #pragma omp critical
-      error = "refit without train row " + std::to_string(rows[i]) + " " + describe(refit.report);
+        error = "refit without train row " + std::to_string(rows[i]) + " " + describe(refit.report);
+      }
+      out.row(i) = (target_losses(refit, test, targets) - base).transpose();
+    } catch (const std::exception& e) {
+#pragma omp critical
+      error = "refit without train row " + std::to_string(rows[i]) + ": " + e.what();
     }
-    out.row(i) = (target_losses(refit, test, targets) - base).transpose();
     progress.add();
   }
   if (!error.empty()) throw std::runtime_error(error);

@@ -35,12 +35,17 @@ Relatedness relatedness_by_retraining(const LinearModel& full, const Dataset& tr
     VectorXd weight = without_task(train, l);
     // With no data left, theta_l's only term is its penalty, so the refit sets
     // it to 0: the same as removing theta_l (mtif-math.md 4).
-    LinearModel refit = fit_linear(train, full.config, &weight, &full);
-    if (!refit.report.converged) {
+    try {  // an exception must not leave the OpenMP region (std::terminate)
+      LinearModel refit = fit_linear(train, full.config, &weight, &full);
+      if (!refit.report.converged) {
 #pragma omp critical
-      error = "the refit without task " + train.task_names[l] + " " + describe(refit.report);
+        error = "the refit without task " + train.task_names[l] + " " + describe(refit.report);
+      }
+      out.matrix.row(l) = (target_losses(refit, test, targets) - base).transpose();
+    } catch (const std::exception& e) {
+#pragma omp critical
+      error = "the refit without task " + train.task_names[l] + ": " + e.what();
     }
-    out.matrix.row(l) = (target_losses(refit, test, targets) - base).transpose();
     progress.add();
   }
   if (!error.empty()) throw std::runtime_error(error);
