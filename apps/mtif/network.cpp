@@ -94,9 +94,7 @@ NetworkSpec network_spec(const ModelOptions& m, const Dataset& train) {
 
 // --model-file: a saved built-in MLP, attributed at its weights.
 FittedNetwork load_saved_mlp(const ModelOptions& m, const Dataset& train) {
-  if (m.model == "torchscript")
-    throw std::invalid_argument("--model torchscript reads its weights from --module: drop --model-file");
-  FittedNetwork fitted;
+  FittedNetwork fitted;  // (read_network_data refused --model-file with --model torchscript)
   LoadedMlp loaded = mlp_from_json(read_json_file(m.model_file));
   if (loaded.task_names != train.task_names || loaded.feature_names != train.feature_names)
     throw std::runtime_error(m.model_file + ": the model's tasks or features do not match the training data");
