@@ -32,6 +32,7 @@
 #include "mtif/progress.hpp"
 #include "mtif/score_files.hpp"
 #include "mtif/surrogate.hpp"
+#include "mtif/task_grouping.hpp"
 #include "mtif/validation.hpp"
 
 namespace py = pybind11;
@@ -425,6 +426,19 @@ PYBIND11_MODULE(_core, m) {
       .def("to_json", [](const LinearEngine& e) { return to_json(e.model()).dump(); });
 
   m.def("parse_row_spec", &parse_row_spec, py::arg("spec"), py::arg("n"));
+  // Task grouping (issue 14; include/mtif/task_grouping.hpp): affinity[k][l] = benefit to k from l.
+  m.def(
+      "group_tasks",
+      [](const MatrixXd& affinity, int groups, const std::string& search) {
+        GroupingResult r = group_tasks(affinity, groups, parse_grouping_method(search));
+        py::dict out;
+        out["groups"] = r.groups;
+        out["objective"] = r.objective;
+        out["search"] = r.method;
+        out["evaluated"] = r.evaluated;
+        return out;
+      },
+      py::arg("affinity"), py::arg("groups"), py::arg("search") = "auto");
   m.def("set_progress", [](bool on) { set_progress_stream(on ? &std::cerr : nullptr); }, py::arg("on"),
         "show progress bars on stderr for long work (off by default in Python)");
 }
