@@ -28,6 +28,7 @@
 #include "mtif/score_files.hpp"
 #include "mtif/validation.hpp"
 #include "options.hpp"
+#include "report_groups.hpp"
 
 #ifdef MTIF_WITH_REPORT
 namespace mtif::report_assets {
@@ -421,6 +422,7 @@ json gather(const ReportOptions& o, int& sections_found) {
   std::map<std::string, std::string> scores_mode;  // canonical path -> "first-order"/"exact"
   std::set<std::string> matrix_files;               // relatedness CSVs whose matrix a summary holds
   json selection = nullptr;
+  json groups = json::array();  // mtif group summaries (report_groups.cpp)
 
   auto add_csv = [&](const json& j, const char* field) {
     if (!j.contains(field) || !j[field].is_string()) return;
@@ -469,6 +471,8 @@ json gather(const ReportOptions& o, int& sections_found) {
           scores_mode[canonical_key(*p)] = j.value("/settings/mode"_json_pointer, std::string("first-order"));
     } else if (command == "loo") {
       add_csv(j, "output");
+    } else if (command == "group") {
+      groups.push_back(report_groups_entry(j, file));
     } else if (command == "select") {
       selection = j;
       selection["file"] = file;
@@ -580,8 +584,9 @@ json gather(const ReportOptions& o, int& sections_found) {
   page["top_rows"] = top;
   page["images"] = images;
   page["selection"] = selection;
+  page["groups"] = groups;
   sections_found = int(!summaries.empty() || !data_files.empty()) + int(!rel.empty()) + int(!loo.empty() || !loto.empty()) +
-                   int(!top.is_null()) + int(!selection.is_null());
+                   int(!top.is_null()) + int(!selection.is_null()) + int(!groups.empty());
   return page;
 }
 
@@ -650,7 +655,7 @@ void run_report(const ReportOptions& o) {
   AtomicFile file(o.out);
   file.write(html.data(), html.size());
   file.commit();
-  std::cout << fmt::format("wrote {} ({} of 5 sections; open it in a browser, it needs no network)\n", o.out, found);
+  std::cout << fmt::format("wrote {} ({} of 6 sections; open it in a browser, it needs no network)\n", o.out, found);
 #endif
 }
 
