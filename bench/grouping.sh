@@ -97,6 +97,7 @@ for cast in casts:
             r = c["measures"].setdefault(m, {str(g): [] for g in (2, 3, 5)})
             for b in j["budgets"]:
                 r[str(b["groups"])].append(b["mean_test_loss"])
+                r.setdefault("partitions", {}).setdefault(str(seed), {})[str(b["groups"])] = b["partition"]
                 c["search"][str(b["groups"])] = b["search"]
             r.setdefault("affinity_seconds", []).append(j["affinity_seconds"])
     table["casts"][cast] = c
@@ -114,16 +115,31 @@ for cast, c in table["casts"].items():
             v = mean(r[g]); cells.append(f"{v:.5g} ({100 * (v - a) / a:+.2f}%)")
             wins += sum(x < y for x, y in zip(r[g], c["all_tasks"]))
         print(f"| {cast} ({c['tasks']}) | {a:.5g} | {s:.5g} ({100 * (s - a) / a:+.2f}%) | {m} | " + " | ".join(cells) + f" | {wins} |")
-# Which measure's groups win: per cast, the mean over budgets and seeds of the loss change vs one model.
-print("\nMean % change of test loss vs one model for all tasks, over g = 2, 3, 5 and the seeds (negative = better):")
+# Which measure's groups win: per cast, the mean over budgets and seeds of the loss change vs one
+# model for all tasks and vs TAG's groups (same seed and g), and in how many of those runs it is lower.
+pct = lambda x, y: 100 * (x - y) / y
+runs_of = lambda r: [(g, i) for g in ("2", "3", "5") for i in range(len(seeds))]
+print("\nPer cast, over g = 2, 3, 5 and the seeds: mean % change of test loss vs one model for all tasks, "
+      "mean % change vs TAG's groups, runs below TAG's (negative = better):")
 summary = {}
 for cast, c in table["casts"].items():
-    a = c["all_tasks"]
-    change = {m: mean([100 * (x - y) / y for g in ("2", "3", "5") for x, y in zip(r[g], a)]) for m, r in c["measures"].items()}
-    summary[cast] = change
-    order = sorted(change, key=change.get)
-    print(f"- {cast}: " + ", ".join(f"{m} {change[m]:+.3f}%" for m in order))
-table["mean_percent_change_vs_all_tasks"] = summary
+    a, tag = c["all_tasks"], c["measures"].get("tag")
+    summary[cast] = {}
+    for m, r in c["measures"].items():
+        row = {"vs_all_tasks_percent": mean([pct(r[g][i], a[i]) for g, i in runs_of(r)]),
+               "runs_below_all_tasks": sum(r[g][i] < a[i] for g, i in runs_of(r))}
+        if tag:
+            row["vs_tag_percent"] = mean([pct(r[g][i], tag[g][i]) for g, i in runs_of(r)])
+            row["runs_below_tag"] = sum(r[g][i] < tag[g][i] for g, i in runs_of(r))
+        summary[cast][m] = row
+    order = sorted(summary[cast], key=lambda m: summary[cast][m]["vs_all_tasks_percent"])
+    print(f"- {cast}: " + ", ".join(f"{m} {summary[cast][m]['vs_all_tasks_percent']:+.3f}%"
+                                    + (f" (vs TAG {summary[cast][m]['vs_tag_percent']:+.3f}%, {summary[cast][m]['runs_below_tag']}/{3 * len(seeds)})" if tag else "")
+                                    for m in order))
+overall = {m: mean([summary[c][m]["vs_all_tasks_percent"] for c in summary]) for m in table["casts"][casts[0]]["measures"]}
+print("Mean over casts, % change vs one model: " + ", ".join(f"{m} {overall[m]:+.3f}%" for m in sorted(overall, key=overall.get)))
+table["summary"] = summary
+table["mean_over_casts_vs_all_tasks_percent"] = overall
 json.dump(table, open(target, "w"), indent=1)
 print(f"machine: {table['machine']}; wall time {seconds} s")
 PYEOF
