@@ -157,11 +157,12 @@ nlohmann::json named_groups(const TaskGroups& groups, const std::vector<std::str
   return j;
 }
 
-void check_options(const GroupOptions& o, const CLI::App* cmd) {
+void check_options(const GroupOptions& o) {
   if (o.model.model != "linear")
     throw std::invalid_argument("mtif group trains one linear model per group: --model linear (for another model's "
                                 "matrix, pass its relatedness file as --affinity and the data here)");
-  if (!o.affinity_path.empty() && cmd->get_option("--method")->count())
+  // Refused only when --method is not its default: a --json summary replayed by `mtif run` carries it.
+  if (!o.affinity_path.empty() && o.method != GroupOptions{}.method)
     throw std::invalid_argument("give --method or --affinity, not both");
   if ((o.method == "tag" || o.method == "gradcos") && o.affinity_path.empty() && !o.model.model_file.empty())
     throw std::invalid_argument("--method tag/gradcos trains its own trajectory: drop --model-file");
@@ -329,7 +330,7 @@ void register_group(CLI::App& app) {
       "--out groups.csv --json groups.json");
   cmd->callback([o, cmd] {
     begin_command(o->out);
-    check_options(*o, cmd);
+    check_options(*o);
     resolve_subset_losses(o->method, cmd, o->subsets);
     run_group(*o);
   });

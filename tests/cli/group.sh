@@ -50,6 +50,11 @@ done
   2>"$WORK/stderr.txt" || fail "group --valid"
 [ ! -s "$WORK/stderr.txt" ] || fail "--valid still warns: $(cat "$WORK/stderr.txt")"
 grep -q '"chosen_on": "the --valid rows"' "$WORK/v.json" || fail "v.json does not say the groups were chosen on --valid"
+# A summary replays: mtif run --config gives the same file (also for --affinity, whose summary carries --method's default).
+"$MTIF" group "${data[@]}" --affinity "$WORK/R.csv" --groups 2 --out "$WORK/from_file.csv" --json "$WORK/from_file.json" -q
+mv "$WORK/from_file.csv" "$WORK/first.csv"
+"$MTIF" run --config "$WORK/from_file.json" -q || fail "mtif run --config of a group summary"
+cmp -s "$WORK/first.csv" "$WORK/from_file.csv" || fail "the replayed group run wrote another file"
 
 # Bad input: one line, non-zero exit, no output file.
 refused() {  # NEEDLE -- COMMAND...
