@@ -168,19 +168,107 @@ void check_options(const GroupOptions& o) {
     throw std::invalid_argument("--method tag/gradcos trains its own trajectory: drop --model-file");
 }
 
-void write_groups_csv(const std::string& path, const std::vector<GroupingResult>& results,
-                      const std::vector<VectorXd>& grouped, const VectorXd& all, const VectorXd& single,
-                      const std::vector<std::string>& names) {
+// Refuses budgets outside 1..K and an exact search on too many tasks, before any work.
+GroupingMethod checked_search(const GroupOptions& o, int K) {
+  for (int g : o.budgets)
+    if (g < 1 || g > K) throw std::invalid_argument(fmt::format("--groups {}: must be between 1 and the {} tasks", g, K));
+  const GroupingMethod search = parse_grouping_method(o.search);
+  if ((search == GroupingMethod::Exact || search == GroupingMethod::BruteForce) && K > kExactGroupingMaxTasks)
+    throw std::invalid_argument(fmt::format("--search {} is for at most {} tasks (the data has {}): use greedy or auto",
+                                            o.search, kExactGroupingMaxTasks, K));
+  return search;
+}
+
+struct Affinity {
+  MatrixXd matrix;  // affinity[k][l] = R[l][k]
+  std::string chosen_on;
+  nlohmann::json details = nullptr;
+  double seconds = 0;
+};
+
+// From a file, or the measure on the --valid rows (the --test rows when none, with a warning).
+Affinity task_affinity(const GroupOptions& o, FittedRun& run) {
+  Affinity out;
+  const auto& names = run.data.train.task_names;
+  if (!o.affinity_path.empty()) {
+    out.matrix = affinity_from_relatedness(read_relatedness_file(o.affinity_path, names));
+    out.chosen_on = "the file " + o.affinity_path;
+    return out;
+  }
+  Dataset valid;
+  if (!o.valid_path.empty()) valid = read_valid(o.valid_path, run.data.train, o.data);
+  const Dataset& choose = o.valid_path.empty() ? run.data.test : valid;
+  Targets targets = all_task_targets(run.model, choose, o.valid_path.empty() ? "--test" : "--valid");
+  Relatedness r = linear_relatedness(o.method, run.model, run.data.train, choose, targets, o.trajectory, o.subsets,
+                                     out.details, o.out.quiet);
+  out.matrix = affinity_from_relatedness(r.matrix);
+  out.seconds = r.seconds;
+  const bool training_rows_only = o.method == "tag" || o.method == "gradcos";
+  out.chosen_on = training_rows_only ? "the training rows" : o.valid_path.empty() ? "the --test rows" : "the --valid rows";
+  if (o.valid_path.empty() && !training_rows_only) {
+    const std::string warning = "the groups are chosen from test-loss changes on the --test rows that also judge "
+                                "them: give --valid for a fair comparison";
+    run.warnings.push_back(warning);
+    std::cerr << "warning: " << warning << '\n';  // warnings print even when quiet, as read_and_fit's
+  }
+  return out;
+}
+
+// One budget: the groups, the search's account and each task's test loss under them.
+struct BudgetResult {
+  GroupingResult grouping;
+  double search_seconds = 0;
+  VectorXd test_loss;
+};
+
+BudgetResult run_budget(const FittedRun& run, const Targets& test_targets, const MatrixXd& affinity, int g,
+                        GroupingMethod search) {
+  BudgetResult out;
+  auto start = std::chrono::steady_clock::now();
+  out.grouping = group_tasks(affinity, g, search);
+  out.search_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  out.test_loss = grouped_test_losses(run, test_targets, out.grouping.groups);
+  return out;
+}
+
+nlohmann::json budget_json(const BudgetResult& b, const std::vector<std::string>& names) {
+  return {{"groups", b.grouping.groups.size()},
+          {"partition", named_groups(b.grouping.groups, names)},
+          {"objective", b.grouping.objective},
+          {"search", b.grouping.method},
+          {"evaluated", b.grouping.evaluated},
+          {"search_seconds", b.search_seconds},
+          {"test_loss_per_task", per_task(b.test_loss, names)},
+          {"mean_test_loss", b.test_loss.mean()}};
+}
+
+void write_groups_csv(const std::string& path, const std::vector<BudgetResult>& budgets, const VectorXd& all,
+                      const VectorXd& single, const std::vector<std::string>& names) {
   AtomicFile file(path);
   fmt::memory_buffer buf;
   fmt::format_to(std::back_inserter(buf), "groups,group,task,test_loss,all_tasks_loss,single_task_loss\n");
-  for (std::size_t b = 0; b < results.size(); ++b)
-    for (std::size_t c = 0; c < results[b].groups.size(); ++c)
-      for (int k : results[b].groups[c])
-        fmt::format_to(std::back_inserter(buf), "{},{},{},{},{},{}\n", results[b].groups.size(), c, csv_quote(names[k]),
-                       grouped[b](k), all(k), single(k));
+  for (const auto& b : budgets)
+    for (std::size_t c = 0; c < b.grouping.groups.size(); ++c)
+      for (int k : b.grouping.groups[c])
+        fmt::format_to(std::back_inserter(buf), "{},{},{},{},{},{}\n", b.grouping.groups.size(), c, csv_quote(names[k]),
+                       b.test_loss(k), all(k), single(k));
   file.write(buf);
   file.commit();
+}
+
+void print_budgets(const std::vector<BudgetResult>& budgets, const VectorXd& all, const VectorXd& single,
+                   const std::vector<std::string>& names) {
+  std::cout << fmt::format("mean test loss over the {} tasks: one model for all {:.6g}, one per task {:.6g}\n",
+                           names.size(), all.mean(), single.mean());
+  for (const auto& b : budgets) {
+    std::cout << fmt::format("{} groups ({}, objective {:.4g}): mean test loss {:.6g}\n", b.grouping.groups.size(),
+                             b.grouping.method, b.grouping.objective, b.test_loss.mean());
+    for (const auto& group : b.grouping.groups) {
+      std::cout << "  {";
+      for (std::size_t i = 0; i < group.size(); ++i) std::cout << (i ? ", " : "") << names[group[i]];
+      std::cout << "}\n";
+    }
+  }
 }
 
 void run_group(const GroupOptions& o) {
@@ -188,104 +276,46 @@ void run_group(const GroupOptions& o) {
   FittedRun run = read_and_fit(o.data, o.model, o.out.quiet);
   const auto& names = run.data.train.task_names;
   const int K = run.model.num_tasks();
-  for (int g : o.budgets)
-    if (g < 1 || g > K) throw std::invalid_argument(fmt::format("--groups {}: must be between 1 and the {} tasks", g, K));
-  const GroupingMethod search = parse_grouping_method(o.search);
-  if ((search == GroupingMethod::Exact || search == GroupingMethod::BruteForce) && K > kExactGroupingMaxTasks)
-    throw std::invalid_argument(fmt::format("--search {} is for at most {} tasks (the data has {}): use greedy or auto",
-                                            o.search, kExactGroupingMaxTasks, K));
-  Targets test_targets = all_task_targets(run.model, run.data.test, "--test");
-
-  // The affinity: from a file, or a measure on the --valid rows (the --test rows when none).
-  Dataset valid;
-  if (!o.valid_path.empty()) valid = read_valid(o.valid_path, run.data.train, o.data);
-  const Dataset& choose = o.valid_path.empty() ? run.data.test : valid;
-  nlohmann::json details = nullptr;
-  std::string chosen_on;
-  MatrixXd relatedness;
-  double affinity_seconds = 0;
-  if (!o.affinity_path.empty()) {
-    relatedness = read_relatedness_file(o.affinity_path, names);
-    chosen_on = "the file " + o.affinity_path;
-  } else {
-    Targets targets = all_task_targets(run.model, choose, o.valid_path.empty() ? "--test" : "--valid");
-    Relatedness r = linear_relatedness(o.method, run.model, run.data.train, choose, targets, o.trajectory, o.subsets,
-                                       details, o.out.quiet);
-    relatedness = r.matrix;
-    affinity_seconds = r.seconds;
-    const bool uses_training_rows_only = o.method == "tag" || o.method == "gradcos";
-    chosen_on = uses_training_rows_only ? "the training rows" : o.valid_path.empty() ? "the --test rows" : "the --valid rows";
-    if (o.valid_path.empty() && !uses_training_rows_only) {
-      const std::string warning = "the groups are chosen from test-loss changes on the --test rows that also judge "
-                                  "them: give --valid for a fair comparison";
-      run.warnings.push_back(warning);
-      std::cerr << "warning: " << warning << '\n';  // warnings print even when quiet, as read_and_fit's
-    }
-  }
-  const MatrixXd affinity = affinity_from_relatedness(relatedness);
-  check_grouping_input(affinity, o.budgets.front());
+  const GroupingMethod search = checked_search(o, K);
+  const Targets test_targets = all_task_targets(run.model, run.data.test, "--test");
+  const Affinity affinity = task_affinity(o, run);
+  check_grouping_input(affinity.matrix, o.budgets.front());
 
   // Baselines, then one model per group for each budget.
   const VectorXd all = target_losses(run.model, run.data.test, test_targets);
   TaskGroups singletons;
   for (int k = 0; k < K; ++k) singletons.push_back({k});
   const VectorXd single = grouped_test_losses(run, test_targets, singletons);
-  std::vector<GroupingResult> results;
-  std::vector<VectorXd> grouped;
-  nlohmann::json budgets = nlohmann::json::array();
-  for (int g : o.budgets) {
-    auto start = std::chrono::steady_clock::now();
-    results.push_back(group_tasks(affinity, g, search));
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    grouped.push_back(grouped_test_losses(run, test_targets, results.back().groups));
-    const GroupingResult& r = results.back();
-    budgets.push_back({{"groups", g},
-                       {"partition", named_groups(r.groups, names)},
-                       {"objective", r.objective},
-                       {"search", r.method},
-                       {"evaluated", r.evaluated},
-                       {"search_seconds", seconds},
-                       {"test_loss_per_task", per_task(grouped.back(), names)},
-                       {"mean_test_loss", grouped.back().mean()}});
-  }
-  write_groups_csv(o.groups_path, results, grouped, all, single, names);
-
-  if (!o.out.quiet) {
-    std::cout << fmt::format("mean test loss over the {} tasks: one model for all {:.6g}, one per task {:.6g}\n", K,
-                             all.mean(), single.mean());
-    for (std::size_t b = 0; b < results.size(); ++b) {
-      std::cout << fmt::format("{} groups ({}, objective {:.4g}): mean test loss {:.6g}\n", results[b].groups.size(),
-                               results[b].method, results[b].objective, grouped[b].mean());
-      for (const auto& group : results[b].groups) {
-        std::cout << "  {";
-        for (std::size_t i = 0; i < group.size(); ++i) std::cout << (i ? ", " : "") << names[group[i]];
-        std::cout << "}\n";
-      }
-    }
-  }
+  std::vector<BudgetResult> budgets;
+  for (int g : o.budgets) budgets.push_back(run_budget(run, test_targets, affinity.matrix, g, search));
+  write_groups_csv(o.groups_path, budgets, all, single, names);
+  if (!o.out.quiet) print_budgets(budgets, all, single, names);
   if (o.out.json.empty()) return;
+
   nlohmann::json settings = settings_json(o.data, o.model);
   settings["affinity"] = o.affinity_path.empty() ? nlohmann::json(o.method) : nlohmann::json(o.affinity_path);
   settings["valid"] = o.valid_path;
   settings["search"] = o.search;
   settings["groups"] = o.budgets;
-  if (!details.is_null()) settings["relatedness_details"] = details;
+  if (!affinity.details.is_null()) settings["relatedness_details"] = affinity.details;
+  nlohmann::json budget_list = nlohmann::json::array();
+  for (const auto& b : budgets) budget_list.push_back(budget_json(b, names));
   nlohmann::json j = {
       {"command", "group"},
       {"settings", settings},
       {"tasks", names},
-      {"affinity", matrix_to_json(affinity)},
+      {"affinity", matrix_to_json(affinity.matrix)},
       {"affinity_convention", "affinity[k][l] = R[l][k]: benefit to task k of training with task l (higher = helps)"},
       {"objective", "sum over tasks of the mean affinity from the other members of its group (0 alone); each task in "
                     "exactly one of exactly g groups"},
-      {"chosen_on", chosen_on},
+      {"chosen_on", affinity.chosen_on},
       {"evaluated_on", "the --test rows: each task's mean test loss under its group's linear model, refitted with the "
                        "same penalties on the group's tasks alone"},
       {"all_tasks", {{"test_loss_per_task", per_task(all, names)}, {"mean_test_loss", all.mean()}}},
       {"single_task", {{"test_loss_per_task", per_task(single, names)}, {"mean_test_loss", single.mean()}}},
-      {"budgets", budgets},
+      {"budgets", budget_list},
       {"output", o.groups_path},
-      {"affinity_seconds", affinity_seconds},
+      {"affinity_seconds", affinity.seconds},
       {"seconds", clock.lap()},
       {"timings", run.timings},
       {"warnings", run.warnings}};
