@@ -58,6 +58,10 @@ double grouping_objective(const MatrixXd& affinity, const TaskGroups& groups);
 
 GroupingResult group_tasks(const MatrixXd& affinity, int groups, GroupingMethod method = GroupingMethod::Auto);
 
+// Branch and bound from no incumbent (group_tasks' exact search starts from the
+// greedy partition, which is often optimal already; this checks the bound alone).
+GroupingResult branch_and_bound_grouping(const MatrixXd& affinity, int groups);
+
 // group_of[k]: index of task k's group in `groups`.
 std::vector<int> group_of_task(const TaskGroups& groups, int K);
 

@@ -342,6 +342,14 @@ GroupingResult group_tasks(const MatrixXd& affinity, int groups, GroupingMethod 
   return BranchAndBound(affinity, groups, start.objective).run(start.groups);
 }
 
+GroupingResult branch_and_bound_grouping(const MatrixXd& affinity, int groups) {
+  check_grouping_input(affinity, groups);
+  if (affinity.rows() > kExactGroupingMaxTasks)
+    throw std::invalid_argument(fmt::format("exact grouping is for at most {} tasks (got {}): use greedy",
+                                            kExactGroupingMaxTasks, affinity.rows()));
+  return BranchAndBound(affinity, groups, kNegInf).run({});
+}
+
 std::vector<int> group_of_task(const TaskGroups& groups, int K) {
   std::vector<int> group_of(K, -1);
   for (int c = 0; c < int(groups.size()); ++c)

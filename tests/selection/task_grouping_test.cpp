@@ -55,10 +55,14 @@ TEST(TaskGrouping, BranchAndBoundEqualsEnumerationOfEveryPartition) {
     if (seed % 3 == 0) a = a.cwiseAbs();  // all-helpful matrices too (groups then want to be large)
     for (int g : {1, 2, 3, K - 1, K}) {
       GroupingResult exact = group_tasks(a, g, GroupingMethod::Exact);
+      GroupingResult cold = branch_and_bound_grouping(a, g);  // the bound alone, no greedy incumbent
       GroupingResult brute = group_tasks(a, g, GroupingMethod::BruteForce);
       SCOPED_TRACE(testing::Message() << "seed " << seed << " K " << K << " g " << g);
       expect_partition(exact.groups, K, g);
+      expect_partition(cold.groups, K, g);
       EXPECT_NEAR(exact.objective, brute.objective, 1e-9);
+      EXPECT_NEAR(cold.objective, brute.objective, 1e-9);
+      EXPECT_NEAR(grouping_objective(a, cold.groups), cold.objective, 1e-9);
       EXPECT_NEAR(grouping_objective(a, exact.groups), exact.objective, 1e-9);
       EXPECT_NEAR(grouping_objective(a, brute.groups), brute.objective, 1e-9);
     }
@@ -67,9 +71,10 @@ TEST(TaskGrouping, BranchAndBoundEqualsEnumerationOfEveryPartition) {
 
 TEST(TaskGrouping, BranchAndBoundPrunesAndHandlesTwelveTasks) {
   MatrixXd a = random_affinity(12, 99);
-  GroupingResult exact = group_tasks(a, 4, GroupingMethod::Exact);
-  expect_partition(exact.groups, 12, 4);
-  EXPECT_LT(exact.evaluated, 611501);  // S(12, 4) partitions: the bound must cut some
+  GroupingResult cold = branch_and_bound_grouping(a, 4);
+  expect_partition(cold.groups, 12, 4);
+  EXPECT_NEAR(cold.objective, group_tasks(a, 4, GroupingMethod::BruteForce).objective, 1e-9);
+  EXPECT_LT(cold.evaluated, 611501 / 10);  // S(12, 4) partitions: the bound must cut most
   EXPECT_EQ(group_tasks(a, 4).method, "exact");  // auto picks exact up to 12 tasks
   EXPECT_EQ(group_tasks(random_affinity(13, 1), 4).method, "greedy");
 }
