@@ -252,7 +252,7 @@ class LinearEngine {
 
   // Same protocol as `mtif lds`: first-order scores of every row, Newton refits
   // warm-started from the full fit with the removed rows at weight 0.
-  py::dict lds(const DatasetPtr& test_in, int subsets, double keep, std::uint64_t seed) {
+  py::dict lds(const DatasetPtr& test_in, int subsets, double keep, std::uint64_t seed, const std::string& kind) {
     LdsResult result;
     Targets targets;
     {
@@ -261,7 +261,7 @@ class LinearEngine {
       if (!(keep > 0 && keep < 1)) throw std::invalid_argument("keep must lie strictly between 0 and 1");
       DatasetPtr test = prepared(test_in);
       auto start = std::chrono::steady_clock::now();
-      targets = task_targets(model_, *test);
+      targets = make_targets(*test, kind);
       InfluenceScores scores = linear_influence(model_, *train_, *solver_, targets, ScoreMode::FirstOrder, false);
       const Dataset& train = *train_;
       RefitLosses refit = [&](const VectorXd& w) {

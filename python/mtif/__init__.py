@@ -377,12 +377,15 @@ class LdsResult:
         Subsets x targets: the summed scores of the removed rows, and the refits' loss changes.
     target_task : list of str
         Task label of each target.
+    target_row : numpy.ndarray
+        Test row of each target (0-based, file order), -1 for a task target.
     """
     per_target: np.ndarray           # Spearman per target over the subsets
     mean: float
     predicted: np.ndarray            # subsets x targets
     actual: np.ndarray
     target_task: List[str]
+    target_row: Optional[np.ndarray] = None
 
 
 # -- the model -------------------------------------------------------------------
@@ -593,20 +596,24 @@ class LinearMultitask:
         keep = [[bool(v) for v in row] for row in np.asarray(keep, dtype=bool)]
         return np.asarray(self.engine.subset_losses(test._core, keep, method, int(projection_dim), int(seed)))
 
-    def lds(self, test: Dataset, subsets: int = 50, keep: float = 0.5, seed: int = 0) -> LdsResult:
+    def lds(self, test: Dataset, subsets: int = 50, keep: float = 0.5, seed: int = 0,
+            targets: str = "tasks") -> LdsResult:
         """Linear datamodeling score, as ``mtif lds``.
 
         Draws ``subsets`` random subsets keeping a fraction ``keep`` of every
         task's rows, refits on each, and correlates (Spearman, per target) the
         summed scores of the removed rows with the actual loss changes.
+        ``targets``: 'tasks' (each task's mean test loss) or 'rows' (each test
+        row's loss: one LDS per test row).
 
         Returns
         -------
         LdsResult
         """
-        r = self.engine.lds(test._core, int(subsets), float(keep), int(seed))
+        r = self.engine.lds(test._core, int(subsets), float(keep), int(seed), targets)
         return LdsResult(per_target=r["per_target"], mean=float(r["mean"]), predicted=r["predicted"],
-                         actual=r["actual"], target_task=list(r["target_task"]))
+                         actual=r["actual"], target_task=list(r["target_task"]),
+                         target_row=np.asarray(r["target_row"]))
 
     def group(self, test: Dataset, groups: Union[int, Sequence[int]], relatedness: Optional[TaskRelatedness] = None,
               method: str = "newton", valid: Optional[Dataset] = None, search: str = "auto") -> TaskGrouping:
@@ -653,9 +660,10 @@ class LinearMultitask:
         return int(self.engine.train_rows)
 
 
-def lds(model: LinearMultitask, test: Dataset, subsets: int = 50, keep: float = 0.5, seed: int = 0) -> LdsResult:
+def lds(model: LinearMultitask, test: Dataset, subsets: int = 50, keep: float = 0.5, seed: int = 0,
+        targets: str = "tasks") -> LdsResult:
     """Function form of :meth:`LinearMultitask.lds`."""
-    return model.lds(test, subsets=subsets, keep=keep, seed=seed)
+    return model.lds(test, subsets=subsets, keep=keep, seed=seed, targets=targets)
 
 
 def group(model: LinearMultitask, test: Dataset, groups, **kwargs) -> TaskGrouping:

@@ -85,12 +85,13 @@ class _NetworkMultitask:
                          train_task=np.asarray(r["train_task"]), target_task=list(r["target_task"]),
                          target_row=np.asarray(r["target_row"]), task_names=self.task_names_, mode="first-order")
 
-    def loo(self, test, rows: Union[str, Sequence[int]] = "0-99") -> LeaveOneOut:
-        """Actual change of each task's test loss when each row is removed and the
-        network refitted, warm-started from the fit (``retrain_optimizer``, ``retrain_steps``)."""
+    def loo(self, test, rows: Union[str, Sequence[int]] = "0-99", targets: str = "tasks") -> LeaveOneOut:
+        """Actual change of each target's test loss when each row is removed and the
+        network refitted, warm-started from the fit (``retrain_optimizer``, ``retrain_steps``).
+        ``targets``: 'tasks' or 'rows', as for :meth:`influence`."""
         n = int(self.engine.train_rows)
         idx = _core.parse_row_spec(rows, n) if isinstance(rows, str) else [int(r) for r in rows]
-        r = self.engine.loo(test._core, idx)
+        r = self.engine.loo(test._core, idx, targets)
         return LeaveOneOut(actual=r["actual"], rows=np.asarray(r["rows"]), target_task=list(r["target_task"]),
                            target_row=np.asarray(r["target_row"]))
 
@@ -104,11 +105,13 @@ class _NetworkMultitask:
         return TaskRelatedness(matrix=r["matrix"], method=r["method"], sources=list(r["sources"]),
                                target_task=list(r["target_task"]))
 
-    def lds(self, test, subsets: int = 50, keep: float = 0.5, seed: int = 0) -> LdsResult:
-        """Linear datamodeling score against warm-started refits on random row subsets."""
-        r = self.engine.lds(test._core, int(subsets), float(keep), int(seed))
+    def lds(self, test, subsets: int = 50, keep: float = 0.5, seed: int = 0, targets: str = "tasks") -> LdsResult:
+        """Linear datamodeling score against warm-started refits on random row subsets
+        (``targets`` 'tasks' or 'rows': one LDS per task or per test row)."""
+        r = self.engine.lds(test._core, int(subsets), float(keep), int(seed), targets)
         return LdsResult(per_target=r["per_target"], mean=float(r["mean"]), predicted=r["predicted"],
-                         actual=r["actual"], target_task=list(r["target_task"]))
+                         actual=r["actual"], target_task=list(r["target_task"]),
+                         target_row=np.asarray(r["target_row"]))
 
 
 class TorchMultitask(_NetworkMultitask):
