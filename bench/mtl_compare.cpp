@@ -133,7 +133,7 @@ VectorXd per_task_mean(const Dataset& d, const VectorXd& v) {
 VectorXd mlp_accuracy(const MlpModel& m, const Dataset& test) {
   torch::NoGradGuard g;
   TorchData t = to_torch(test);
-  torch::Tensor pred = m.impl().outputs(m.impl().features(t.x), t.task_begin).argmax(1);
+  torch::Tensor pred = m.impl().outputs(t.x, t.rows()).argmax(1);
   VectorXd hit(test.num_rows());
   for (Index i = 0; i < test.num_rows(); ++i) hit(i) = double(pred[i].item<int64_t>()) == test.y(i);
   return per_task_mean(test, hit);
