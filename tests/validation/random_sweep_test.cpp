@@ -349,7 +349,9 @@ class ProblemCheck {
   }
 
   // A refusal is a fair answer only where the problem is numerically hard:
-  // a condition estimate above 1e10 (where the engine itself warns).
+  // a condition estimate above 1e10 (two decades below where the engine warns,
+  // 1 / BlockSchurSolver::kWarnRcond = 1e12: the dense estimate here and the
+  // engine's blockwise ones differ by such factors).
   void refuse_or_fail(const std::string& check, const std::string& reason, double cond) {
     CheckStats& s = stats_[check];
     if (!reason.empty() && cond > 1e10) {
