@@ -31,6 +31,7 @@ struct NetworkRun {
   MlpModel model;
   MlpTargets targets;
   nlohmann::json timings, warnings = nlohmann::json::array();
+  nlohmann::json solves = nlohmann::json::array();  // iterative solvers: one report per target
 };
 
 MlpConfig network_config(const ModelOptions& m, const Dataset& train) {
@@ -144,6 +145,11 @@ InfluenceScores network_scores(NetworkRun& run, const NetworkOptions& n, bool wi
   InfluenceScores s = mlp_influence(run.model, run.data.train, rows, *b.solver, run.targets, with_parts);
   run.timings["score_s"] = clock.lap();
   for (const auto& w : b.solver->warnings()) run.warnings.push_back(w);
+  if (const auto* iterative = dynamic_cast<const IterativeSchurSolver*>(b.solver.get()))
+    for (const SolveReport& r : iterative->reports())
+      run.solves.push_back({{"solver", n.solver}, {"target", r.target}, {"iterations", r.iterations},
+                            {"relative_residual", r.relative_residual}, {"converged", r.converged},
+                            {"diverged", r.diverged}});
   return s;
 }
 
@@ -161,8 +167,10 @@ void print_warnings(const NetworkRun& run) {
 
 nlohmann::json base_summary(const std::string& command, const DataOptions& data, const ModelOptions& m,
                             const NetworkRun& run) {
-  return {{"command", command}, {"settings", settings_json(data, m)}, {"timings", run.timings},
-          {"warnings", run.warnings}};
+  nlohmann::json j = {{"command", command}, {"settings", settings_json(data, m)}, {"timings", run.timings},
+                      {"warnings", run.warnings}};
+  if (!run.solves.empty()) j["solves"] = run.solves;
+  return j;
 }
 }  // namespace
 

@@ -44,6 +44,9 @@ class BlockInverse {
   virtual std::vector<MatrixXd> border_all(const MatrixXd& gamma_side) const;
   // Human-readable warnings about conditioning or convergence (empty if none).
   virtual std::vector<std::string> warnings() const { return {}; }
+  // Names of the columns of the next solve_schur call (the targets, say), so
+  // that a solver which can stop short of its tolerance names what it failed.
+  virtual void name_next_columns(std::vector<std::string> /*names*/) const {}
 
   // q = a_gamma - B_k^T A_k^-1 a_theta: the part of a vector that acts on the
   // shared parameters once task k's own block is partialled out.

@@ -33,8 +33,9 @@ class BlockSchurSolver : public BlockInverse {
   const MatrixXd& schur() const { return schur_; }
   const ConditionReport& conditioning() const { return condition_; }
 
-  // Reciprocal condition below which a block is reported as ill-conditioned.
-  static constexpr double kWarnRcond = 1e-10;
+  // Reciprocal condition below which a block is reported as ill-conditioned
+  // (condition estimate above 1e12: fewer than 4 of double's 16 digits are safe).
+  static constexpr double kWarnRcond = 1e-12;
 
  private:
   BlockHessian hessian_;

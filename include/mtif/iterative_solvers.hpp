@@ -36,6 +36,7 @@ struct SolveReport {
   double relative_residual = 0;
   bool converged = false;
   bool diverged = false;  // LiSSA only: the series blew up (scale too small)
+  std::string target;     // what the solve was for (name_next_columns), "" if unnamed
 };
 using CgReport = SolveReport;
 
@@ -53,8 +54,15 @@ class IterativeSchurSolver : public BlockInverse {
 
   VectorXd apply_schur(const VectorXd& v) const;  // N v, two curvature products
   const std::vector<SolveReport>& reports() const { return reports_; }
+  void name_next_columns(std::vector<std::string> names) const override { column_names_ = std::move(names); }
 
  protected:
+  std::string column_name(Index c) const {
+    return c < Index(column_names_.size()) ? column_names_[c] : "";
+  }
+  // "solve 3" or "solve 3 (target task 't1')", for warnings.
+  static std::string solve_label(size_t i, const SolveReport& r);
+  mutable std::vector<std::string> column_names_;
   const CurvatureOperator& curvature_;
   std::vector<Eigen::LDLT<MatrixXd>> head_factors_;
   mutable std::vector<SolveReport> reports_;

@@ -33,9 +33,12 @@ struct Relatedness {
 
 Relatedness relatedness_by_retraining(const LinearModel& full, const Dataset& train, const Dataset& test,
                                       const Targets& targets);
-// Newton step on the objective without task l (its rows and theta_l), through
-// the Schur complement N_{-l} = N + B_l^T A_l^-1 B_l - C_l. The target loss is
-// evaluated at the stepped parameters; exact for the squared loss.
+// Newton step from the fit on the objective without task l (its rows and
+// theta_l), through the Schur complement N_{-l} = shared penalty + sum over
+// j != l of (C_j - B_j^T A_j^-1 B_j), formed from the other tasks (not as N
+// minus task l's part, which cancels) and with the gradient of the remaining
+// objective. The target loss is evaluated at the stepped parameters; exact for
+// the squared loss.
 Relatedness relatedness_by_newton(const LinearModel& full, const Dataset& train, const Dataset& test,
                                   const Targets& targets);
 // Newton removal of whole subsets of tasks (mtif-math.md 4, extended from one

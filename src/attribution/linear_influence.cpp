@@ -220,7 +220,9 @@ class LinearScorer {
           throw std::runtime_error(fmt::format("row {} has leverage {:.6g} >= n = {}: its removal makes the Hessian "
                                                "singular; raise the lambdas",
                                                train_.file_row[begin + i], h_lev, norm));
-        scale(i) = derivative_(begin + i) / denominator;
+        // Other losses: the one-step Newton approximation, which a refit would not reproduce anyway.
+        const bool near_unit = denominator < kRefitGap * norm && model_.config.loss == LossKind::Squared;
+        scale(i) = near_unit ? refit_scale(begin + i, norm) : derivative_(begin + i) / denominator;
         out_.leverage(train_.file_row[begin + i]) = h_lev / norm;
       }
       S = X * E.transpose();
@@ -248,6 +250,43 @@ class LinearScorer {
         out_.shared_part.row(row) = shared.row(i);
       }
     }
+  }
+
+  // Near unit leverage, r / (n_l - h lev) divides a residual by a
+  // difference of nearly equal numbers: each keeps only the digits above
+  // eps cond(H) / (1 - leverage), far fewer than a refit has (sweep seeds
+  // 63, 129, 166). Below this gap (3 digits lost) the squared loss takes
+  // the scale from a refit without the row instead: r / (n_l - h lev) =
+  // l'(f_without_r(x_r)) / n_l, the leave-one-out residual (mtif-math.md 3.2).
+  static constexpr double kRefitGap = 1e-3;
+  // Each such row costs one fit; past this many, exact mode refuses.
+  static constexpr long kMaxRefits = 1000;
+
+  double refit_scale(Index r, double norm) {
+    const Index file_row = train_.file_row[r];
+    for (int k = 0; k < train_.num_tasks(); ++k)
+      if (train_.task_n(k) != train_.task_rows(k))
+        throw std::runtime_error(fmt::format(
+            "train row {} has leverage within {:g} of 1: exact mode would refit without it, which needs all rows in "
+            "one process; run without MPI or raise the lambdas",
+            file_row, kRefitGap));
+    long count;
+#pragma omp atomic capture
+    count = ++refits_;
+    if (count > kMaxRefits)
+      throw std::runtime_error(fmt::format(
+          "more than {} train rows (row {} among them) have leverage within {:g} of 1: exact mode would refit "
+          "without each of them; raise the lambdas, or use 'mtif loo' on chosen rows",
+          kMaxRefits, file_row, kRefitGap));
+    VectorXd weight = VectorXd::Ones(train_.num_rows());
+    weight(r) = 0;
+    LinearModel refit = fit_linear(train_, model_.config, &weight, &model_);
+    if (!refit.report.converged)
+      throw std::runtime_error(fmt::format("the refit without train row {} (leverage within {:g} of 1) {}", file_row,
+                                           kRefitGap, describe(refit.report)));
+    const int l = train_.task_of_row(r);
+    const double f = train_.X.row(r).dot(refit.task_weights(l));
+    return loss_derivative(model_.config.loss, f, train_.y(r)) / norm;
   }
 
   template <typename XBlock>
@@ -283,6 +322,7 @@ class LinearScorer {
   std::vector<std::vector<int>> targets_of_task_;
   MatrixXd A_inv_a_, V_, G_all_t_;  // G_all_t_: d x (sum of ranks), factor F_t D_k of each target, transposed
   std::vector<Index> factor_offset_;
+  long refits_ = 0;  // rows scored through a refit (refit_scale)
   InfluenceScores out_;
 };
 

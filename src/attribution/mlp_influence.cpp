@@ -1,5 +1,7 @@
 #include "mtif/mlp_influence.hpp"
 
+#include <fmt/format.h>
+
 #include "../models/mlp_impl.hpp"
 
 namespace mtif {
@@ -63,6 +65,12 @@ InfluenceScores mlp_influence(const MlpModel& model, const Dataset& train, const
     task_direction[t] = solver.solve_task(k, targets.gradient[t].theta[k]);
     Q.col(t) = solver.partial_out(k, targets.gradient[t].theta[k], targets.gradient[t].gamma);
   }
+  std::vector<std::string> names(T);
+  for (int t = 0; t < T; ++t) {
+    const std::string task = "task '" + train.task_names[targets.task[t]] + "'";
+    names[t] = targets.test_row.empty() ? task : fmt::format("test row {} ({})", targets.test_row[t], task);
+  }
+  solver.name_next_columns(std::move(names));
   MatrixXd V = solver.solve_schur(Q);
   std::vector<MatrixXd> BV = solver.border_all(V);
   // shared part = g_r . s_t with s_t = (theta_j: -A_j^-1 B_j v_t, gamma: v_t), all targets at once

@@ -72,6 +72,7 @@ MatrixXd CgSolver::solve_schur(const MatrixXd& rhs) const {
     VectorXd x = VectorXd::Zero(b.size()), r = b, p = r;
     double rr = r.squaredNorm();
     SolveReport report;
+    report.target = column_name(c);
     for (; report.iterations < options_.max_iterations && std::sqrt(rr) > options_.tolerance * b_norm;
          ++report.iterations) {
       VectorXd np = apply_schur(p);
@@ -90,16 +91,21 @@ MatrixXd CgSolver::solve_schur(const MatrixXd& rhs) const {
     reports_.push_back(report);
     out.col(c) = x;
   }
+  column_names_.clear();
   return out;
+}
+
+std::string IterativeSchurSolver::solve_label(size_t i, const SolveReport& r) {
+  return r.target.empty() ? fmt::format("solve {}", i) : fmt::format("solve {} (target {})", i, r.target);
 }
 
 std::vector<std::string> CgSolver::warnings() const {
   std::vector<std::string> out;
   for (size_t i = 0; i < reports_.size(); ++i)
     if (!reports_[i].converged)
-      out.push_back(fmt::format("CG solve {} did not converge: relative residual {:.2e} after {} iterations "
+      out.push_back(fmt::format("CG {} did not converge: relative residual {:.2e} after {} iterations "
                                 "(raise --damping or the iteration limit, or use --curvature ggn)",
-                                i, reports_[i].relative_residual, reports_[i].iterations));
+                                solve_label(i, reports_[i]), reports_[i].relative_residual, reports_[i].iterations));
   return out;
 }
 
@@ -131,6 +137,7 @@ MatrixXd LissaSolver::solve_schur(const MatrixXd& rhs) const {
     const double b_norm = b.norm();
     VectorXd x = VectorXd::Zero(b.size());  // the series' partial sum; the estimate is x / scale
     SolveReport report;
+    report.target = column_name(c);
     report.relative_residual = 1;
     while (b_norm > 0) {
       VectorXd residual = b - apply_schur(x) / scale_;  // = next term of the series
@@ -147,6 +154,7 @@ MatrixXd LissaSolver::solve_schur(const MatrixXd& rhs) const {
     reports_.push_back(report);
     out.col(c) = x / scale_;
   }
+  column_names_.clear();
   return out;
 }
 
@@ -155,13 +163,13 @@ std::vector<std::string> LissaSolver::warnings() const {
   for (size_t i = 0; i < reports_.size(); ++i) {
     const SolveReport& r = reports_[i];
     if (r.diverged)
-      out.push_back(fmt::format("LiSSA solve {} diverged after {} terms (relative residual {:.2e}): the scale "
+      out.push_back(fmt::format("LiSSA {} diverged after {} terms (relative residual {:.2e}): the scale "
                                 "{:.3g} is below half the largest eigenvalue of N; raise --lissa-scale",
-                                i, r.iterations, r.relative_residual, scale_));
+                                solve_label(i, r), r.iterations, r.relative_residual, scale_));
     else if (!r.converged)
-      out.push_back(fmt::format("LiSSA solve {} did not converge: relative residual {:.2e} after {} terms "
+      out.push_back(fmt::format("LiSSA {} did not converge: relative residual {:.2e} after {} terms "
                                 "(raise --lissa-depth or --damping)",
-                                i, r.relative_residual, r.iterations));
+                                solve_label(i, r), r.relative_residual, r.iterations));
   }
   return out;
 }

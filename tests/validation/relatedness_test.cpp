@@ -158,5 +158,50 @@ TEST(RowSpec, ParsesListsAndRanges) {
   EXPECT_THROW(parse_row_spec("", 5), std::invalid_argument);
 }
 
+// Regression case from the randomized sweep, seed 58: one task whose feature
+// is in units of 1e6, lambda_shared 7.4e-5. Without the task only the shared
+// penalty is left, so the refit is w = 0; the Newton step formed N without
+// the task as N minus its curvature (1e12 beside 7.4e-5) and kept no digit.
+Dataset one_feature_rows(const std::vector<int>& task, const std::vector<double>& x, const std::vector<double>& y) {
+  RawRows raw;
+  raw.feature_names = {"x"};
+  raw.task_names = {"t0", "t1"};
+  raw.task = task;
+  raw.values = x;
+  raw.y = y;
+  return make_dataset(raw, "regression case");
+}
+
+TEST(NewtonLoto, OnlyTaskAtFeatureScale1e6) {
+  LinearConfig config;
+  config.lambda_task = 3.06427;
+  config.lambda_shared = 7.3834e-05;
+  Dataset train = one_feature_rows({0, 0, 0}, {0.7e6, -1.2e6, 0.4e6}, {0.9, -1.5, 0.2});
+  Dataset test = one_feature_rows({0}, {1.1e6}, {1.0});
+  train.task_names.resize(1);
+  test.task_names.resize(1);
+  LinearModel model = fit_linear(train, config);
+  Targets targets = task_targets(model, test);
+  const double expected = task_mean_loss(zero_linear_model(train, config), test)(0) - task_mean_loss(model, test)(0);
+  Relatedness newton = relatedness_by_newton(model, train, test, targets);
+  EXPECT_NEAR(newton.matrix(0, 0), expected, 1e-10 * std::abs(expected));
+}
+
+// The same scale beside a task in ordinary units: removing the 1e6 task
+// leaves the other; Newton = retraining.
+TEST(NewtonLoto, TaskAtFeatureScale1e6BesideAnOrdinaryTask) {
+  LinearConfig config;
+  config.lambda_task = 3.06427;
+  config.lambda_shared = 7.3834e-05;
+  Dataset train = one_feature_rows({0, 0, 0, 1, 1, 1}, {0.7e6, -1.2e6, 0.4e6, 0.5, -0.9, 1.4},
+                                   {0.9, -1.5, 0.2, 0.4, -1.1, 1.2});
+  Dataset test = one_feature_rows({0, 1}, {1.1e6, 0.8}, {1.0, 0.6});
+  LinearModel model = fit_linear(train, config);
+  Targets targets = task_targets(model, test);
+  Relatedness newton = relatedness_by_newton(model, train, test, targets);
+  Relatedness retrain = relatedness_by_retraining(model, train, test, targets);
+  EXPECT_LT((newton.matrix - retrain.matrix).cwiseAbs().maxCoeff(), 1e-8 * retrain.matrix.cwiseAbs().maxCoeff());
+}
+
 }  // namespace
 }  // namespace mtif
