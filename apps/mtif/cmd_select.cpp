@@ -13,8 +13,9 @@
 #include "mtif/output.hpp"
 #include "mtif/selection.hpp"
 #include "mtif/validation.hpp"
+#include "mtif/selection_backend.hpp"
+#include "network.hpp"
 #include "options.hpp"
-#include "selection_backend.hpp"
 
 namespace mtif::cli {
 
@@ -72,60 +73,15 @@ Dataset read_validation(const std::string& path, const Dataset& train, const Dat
   return valid;
 }
 
-// The linear model behind the selection interface: exact refits (Newton,
-// warm-started) and the Newton leave-one-task-out matrix (exact for squared loss).
-class LinearSelection final : public SelectionBackend {
- public:
-  LinearSelection(const DataOptions& data, const ModelOptions& model, bool quiet)
-      : run_(read_and_fit(data, model, quiet)) {
-    timings = run_.timings;
-    warnings = run_.warnings;
-  }
-  const TrainTest& data() const override { return run_.data; }
-  bool squared() const override { return run_.model.config.loss == LossKind::Squared; }
-  InfluenceScores scores(const Dataset& eval, std::vector<int>& tasks) override {
-    Targets targets = task_targets(run_.model, eval);
-    tasks = targets.task;
-    return linear_influence(run_.model, run_.data.train, *run_.solver, targets, ScoreMode::FirstOrder, false);
-  }
-  std::pair<SplitEvaluation, SplitEvaluation> judge(const std::string& method, const std::vector<Index>& rows,
-                                                    const Dataset& valid) override {
-    LinearModel m = rows.empty() ? run_.model : refit_without(run_.model, run_.data.train, rows);
-    if (!m.report.converged) throw std::runtime_error(method + ": the refit " + describe(m.report));
-    return {evaluate(m, valid), evaluate(m, run_.data.test)};
-  }
-  VectorXd row_training_loss() const override { return mtif::row_training_loss(run_.model, run_.data.train); }
-  Relatedness task_matrix(const Dataset& valid) override {
-    return relatedness_by_newton(run_.model, run_.data.train, valid, task_targets(run_.model, valid));
-  }
-  std::string task_matrix_name() const override { return "Newton leave-one-task-out on the validation split"; }
-  std::string removal() const override { return "weight 0, refit warm-started; 1/n_k kept"; }
-
- private:
-  FittedRun run_;
-};
-
 std::unique_ptr<SelectionBackend> selection_backend(const DataOptions& data, const ModelOptions& model, bool quiet) {
   if (is_network_model(model)) return network_selection_backend(data, model, quiet);
   if (model.model != "linear")
     throw std::invalid_argument("mtif select and sources support --model linear and mlp, not " + model.model);
-  return std::make_unique<LinearSelection>(data, model, quiet);
-}
-
-// Combined first-order score of every training row (file order) against the
-// validation loss of the target task(s) in `valid`. With a target task the
-// candidates are other tasks' rows (unless --include-own), so the plain sum is
-// their transfer; for all tasks each row counts only its effect on the other
-// tasks unless --include-own.
-VectorXd selection_score(SelectionBackend& model, const Dataset& valid, int target, bool include_own) {
-  std::vector<int> tasks;
-  InfluenceScores scores = model.scores(valid, tasks);
-  std::vector<int> columns;
-  for (int t = 0; t < int(tasks.size()); ++t)
-    if (target < 0 || tasks[t] == target) columns.push_back(t);
-  if (columns.empty()) throw std::invalid_argument("the validation data has no rows of the target task(s)");
-  return target < 0 && !include_own ? combined_transfer_score(scores.total, columns, tasks, scores.train_task)
-                                    : combined_score(scores.total, columns);
+  FittedRun run = read_and_fit(data, model, quiet);
+  auto linear = std::make_unique<LinearSelection>(std::move(run.data), std::move(run.model), std::move(run.solver));
+  linear->timings = run.timings;
+  linear->warnings = run.warnings;
+  return linear;
 }
 
 // One method's outcome: rows dropped, and the refit judged on valid and test.

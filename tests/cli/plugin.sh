@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# plugin.sh MTIF WORK: the neural models are a plugin (apps/mtif/network_plugin.hpp).
+# plugin.sh MTIF WORK: the neural models are a plugin (src/models/plugin/network_plugin.hpp).
 # `mtif` itself does not link LibTorch, so linear runs start fast; without the
 # plugin, --model mlp / vmtl / feedback fail with one line naming the missing
 # file and write nothing, while linear commands run as before.

@@ -13,7 +13,6 @@
 
 #include "network.hpp"
 #include "options.hpp"
-#include "selection_backend.hpp"
 
 namespace mtif::cli {
 

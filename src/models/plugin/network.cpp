@@ -19,7 +19,6 @@
 #include "mtif/output.hpp"
 #include "mtif/score_files.hpp"
 #include "mtif/selection.hpp"
-#include "selection_backend.hpp"
 
 namespace mtif::cli {
 

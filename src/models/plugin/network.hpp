@@ -1,10 +1,15 @@
-// The subcommands' path for --model mlp (the shared-bottom network). Built
-// with LibTorch into the plugin (network.cpp); network_loader.cpp forwards to it and
-// says what is missing when the plugin is not there.
+// The subcommands' path for --model mlp|torchscript (the shared-bottom network
+// and the user's TorchScript module). Built with LibTorch into the plugin
+// (network.cpp); network_loader.cpp, in `mtif`, forwards to it and says what is
+// missing when the plugin is not there. The entry points take the CLI's option
+// structs (apps/mtif/options.hpp): they are the neural models' half of the commands.
 #pragma once
 
+#include <cstdint>
+#include <memory>
 #include <string>
 
+#include "mtif/selection_backend.hpp"
 #include "options.hpp"
 
 namespace mtif::cli {
@@ -25,5 +30,8 @@ void network_relatedness(const DataOptions& data, const ModelOptions& model, con
                          const NetworkTrajectory& trajectory);
 void network_lds(const DataOptions& data, const ModelOptions& model, const OutputOptions& out, int subsets,
                  double keep, std::uint64_t seed, const std::string& lds_path, const std::string& targets);
+// mtif select / sources on the network (network.cpp).
+std::unique_ptr<SelectionBackend> network_selection_backend(const DataOptions& data, const ModelOptions& model,
+                                                            bool quiet);
 
 }  // namespace mtif::cli
