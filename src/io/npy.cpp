@@ -18,7 +18,11 @@ namespace {
 
 constexpr char kMagic[] = "\x93NUMPY";
 
-[[noreturn]] void fail_at(const std::string& path, size_t byte, const std::string& message) {
+// Messages quote pieces of the header, which may hold any byte: control
+// characters become '?' so the message stays one line (found by npy_reader_fuzz).
+[[noreturn]] void fail_at(const std::string& path, size_t byte, std::string message) {
+  for (char& c : message)
+    if (static_cast<unsigned char>(c) < 32 || c == 127) c = '?';
   throw DataError(fmt::format("{}: byte {}: {}", path, byte, message));
 }
 
@@ -210,7 +214,11 @@ NpyHeader read_npy_header(const std::string& path) {
   HeaderParser(path, std::move(text), header_start).parse(h);
   h.data_offset = header_start + header_length;
   // Shape x item size must account for every byte after the header.
-  const size_t expected = static_cast<size_t>(h.rows()) * static_cast<size_t>(h.cols()) * h.item_size;
+  size_t expected = 0;
+  if (__builtin_mul_overflow(static_cast<size_t>(h.rows()), static_cast<size_t>(h.cols()), &expected) ||
+      __builtin_mul_overflow(expected, static_cast<size_t>(h.item_size), &expected))
+    fail_at(path, h.data_offset, fmt::format("shape {} of {}-byte elements needs more bytes than a file can hold",
+                                             h.shape_text(), h.item_size));
   const size_t actual = file_size - h.data_offset;
   if (expected != actual)
     fail_at(path, h.data_offset,
