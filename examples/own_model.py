@@ -40,6 +40,10 @@ parser.add_argument("--retrain-steps", type=int, default=300, help="L-BFGS itera
 parser.add_argument("--lds-subsets", type=int, default=30, help="random half-data refits per LDS seed (0: skip)")
 parser.add_argument("--lds-seeds", type=int, default=3)
 parser.add_argument("--seed", type=int, default=0)
+parser.add_argument("--curvature", default="hessian", choices=["hessian", "ggn"],
+                    help="hessian: the refits' own local response; ggn: Gauss-Newton, positive semi-definite "
+                         "everywhere but blind to the network's own second derivatives")
+parser.add_argument("--damping", type=float, default=0.0)
 parser.add_argument("--mtif", default=str(Path(__file__).resolve().parents[1] / "build" / "mtif"))
 parser.add_argument("--json", help="write the measured numbers here")
 args = parser.parse_args()
@@ -119,7 +123,8 @@ print(f"trained {args.epochs} epochs in plain PyTorch ({epoch_seconds:.3f} s per
 # one; weights="as-is" attributes the weights exactly as they are and warns
 # when the gradient is far from zero).
 model = mtif.TorchMultitask(net, loss="logistic", weight_decay=weight_decay, weights="polish",
-                            solver="cg", curvature="ggn", damping=1e-3, retrain_steps=args.retrain_steps)
+                            solver="cg", curvature=args.curvature, damping=args.damping,
+                            retrain_steps=args.retrain_steps)
 start = time.time()
 model.fit(train)
 scores = model.influence(test)
@@ -135,6 +140,7 @@ print(f"rows that help task {train.task_names[0]} most:", helps.tolist())
 model.save(str(work / "cnn.pt"))  # the polished weights
 subprocess.run([args.mtif, "influence", "--model", "torchscript", "--module", str(work / "cnn.pt"),
                 "--loss", "logistic", "--weight-decay", str(weight_decay), "--solver", "cg",
+                "--curvature", args.curvature, "--damping", str(args.damping),
                 "--train", str(train_csv), "--test", str(test_csv), "--out", str(work / "cli.npy"), "-q"],
                check=True)
 cli = np.load(work / "cli.npy")
@@ -161,6 +167,7 @@ result = {
     "spearman_within_task": spearman(predicted[same_task], loo.actual[same_task]),
     "spearman_between_task": spearman(predicted[~same_task], loo.actual[~same_task]),
     "cli_max_relative_difference": cli_gap, "retrain_steps": args.retrain_steps,
+    "solver": "cg", "curvature": args.curvature, "damping": args.damping,
 }
 print(f"{len(loo.rows)} LOO refits in {loo_seconds:.0f} s: Spearman all {result['spearman_all']:.3f}, "
       f"within-task {result['spearman_within_task']:.3f}, between-task {result['spearman_between_task']:.3f}")

@@ -130,6 +130,7 @@
     validation: (data.loo || []).length > 0 || (data.loto || []).length > 0,
     rows: !!(data.top_rows && data.top_rows.targets && data.top_rows.targets.length),
     selection: !!data.selection,
+    groups: (data.groups || []).length > 0,
   };
   const overview = section('overview', 'What this report holds');
   overview.append(el('div', { class: 'sign' }, ...SIGN_TEXT));
@@ -140,6 +141,7 @@
     validation: 'Predicted vs actual (leave-one-out rows, leave-one-task-out matrices)',
     rows: 'Rows that help and hurt each task most',
     selection: 'Data selection',
+    groups: 'Task groups (mtif group)',
   };
   for (const k of Object.keys(names)) {
     list.append(el('li', has[k] ? {} : { class: 'absent' }, (has[k] ? '✓ ' : '✗ absent: ') + names[k]));
@@ -324,6 +326,33 @@
                  label: { show: true, position: 'top', formatter: (p) => num(p.value) },
                  markLine: full === null ? undefined : { symbol: 'none', data: [{ yAxis: full, name: 'all rows' }],
                    label: { position: 'insideEndTop', formatter: 'all training rows ' + num(full) }, lineStyle: { color: '#555', type: 'dashed' } } }],
+    });
+  });
+
+  // ---------- task groups (mtif group) ----------
+  const grp = section('groups', 'Task groups');
+  guarded('groups', grp, () => {
+    if (!has.groups) { absent(grp, 'no group summary (JSON with "command": "group") was found.', 'mtif group ... --groups 2,3 --json groups.json'); return; }
+    data.groups.forEach((g, i) => {
+      grp.append(el('h3', {}, g.file + ': affinity ' + g.affinity + ', chosen on ' + g.chosen_on));
+      grp.append(el('p', { class: 'muted' }, 'One linear model per group. Loss: mean over the ' + g.tasks.length +
+        ' tasks of each task\'s mean test loss (lower is better).'));
+      const rows = [['one model for all tasks', '—', num(g.all_tasks), '—'], ['one model per task', '—', num(g.single_task), num(g.single_task - g.all_tasks, true)]];
+      for (const b of g.budgets) {
+        rows.push([b.groups + ' groups (' + b.search + ')', b.partition.map((p) => '{' + p.join(', ') + '}').join(' '),
+                   num(b.mean_test_loss), num(b.mean_test_loss - g.all_tasks, true)]);
+      }
+      grp.append(table(['models', 'groups', 'mean test loss', '− one model'], rows, [2, 3]));
+      const labels = ['all tasks', 'per task'].concat(g.budgets.map((b) => 'g = ' + b.groups));
+      chart(grp, 'groups-bar-' + i, {
+        title: { text: 'Mean test loss by number of models (lower is better)', left: 'center', textStyle: { fontSize: 14 } },
+        tooltip: { trigger: 'axis', formatter: (ps) => esc(ps[0].name) + '<br>test loss ' + num(ps[0].value) },
+        grid: { left: 80, right: 30, top: 50, bottom: 40 },
+        xAxis: { type: 'category', data: labels, axisLabel: { interval: 0 } },
+        yAxis: { type: 'value', name: 'test loss', scale: true, axisLabel: { formatter: axisNum } },
+        series: [{ type: 'bar', data: [g.all_tasks, g.single_task].concat(g.budgets.map((b) => b.mean_test_loss)),
+                   itemStyle: { color: HELP }, barMaxWidth: 60 }],
+      });
     });
   });
 

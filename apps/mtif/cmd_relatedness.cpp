@@ -14,23 +14,11 @@
 #include "mtl_models.hpp"
 #include "network.hpp"
 #include "options.hpp"
+#include "relatedness_methods.hpp"
 
 namespace mtif::cli {
 
 namespace {
-// The flags of --method surrogate / gradient-estimate and of --compare-subsets.
-struct SubsetOptions {
-  int subsets = 200;
-  double keep_fraction = 0.5;
-  std::string losses = "retrain";
-  int projection_dim = 100;
-  double ridge = 1e-3;
-  std::uint64_t seed = 1;
-  std::string out;
-  int validate = 0;
-  int compare = 0;
-};
-
 bool is_surrogate_method(const std::string& method) { return method == "surrogate" || method == "gradient-estimate"; }
 
 // subset,role,kept,target_task,loss: kept is one 0/1 character per task in task order.
@@ -69,15 +57,15 @@ double finite_mean(const VectorXd& v) {
   return count ? sum / count : std::nan("");
 }
 
-Relatedness run_surrogate(const std::string& method, const FittedRun& run, const Targets& targets,
-                          const SubsetOptions& o, nlohmann::json& details, bool quiet) {
-  const auto& [train, test] = run.data;
+Relatedness run_surrogate(const std::string& method, const LinearModel& model, const Dataset& train,
+                          const Dataset& test, const Targets& targets, const SubsetOptions& o, nlohmann::json& details,
+                          bool quiet) {
   const SubsetLossMethod losses = parse_subset_loss_method(o.losses);
   GradientEstimateConfig gradient;
   gradient.projection_dim = o.projection_dim;
   gradient.seed = o.seed;
   SubsetLossFunction loss_of = [&](const TaskSubsets& keep) {
-    return linear_subset_losses(run.model, train, test, targets, keep, losses, gradient);
+    return linear_subset_losses(model, train, test, targets, keep, losses, gradient);
   };
   SurrogateConfig config{o.subsets, o.keep_fraction, o.ridge, o.validate, o.seed};
   SurrogateResult r = relatedness_by_surrogate(train.num_tasks(), loss_of, config, method);
@@ -127,26 +115,25 @@ nlohmann::json compare_on_subsets(const Relatedness& r, const FittedRun& run, co
           {"retrain_seconds", seconds}};
 }
 
-Relatedness run_method(const std::string& method, const FittedRun& run, const Targets& targets,
-                       const TrajectoryConfig& trajectory, nlohmann::json& details) {
-  const auto& [train, test] = run.data;
-  if (method == "mtif") return relatedness_by_mtif(run.model, train, test, targets);
-  if (method == "newton") return relatedness_by_newton(run.model, train, test, targets);
+Relatedness run_method(const std::string& method, const LinearModel& model, const Dataset& train, const Dataset& test,
+                       const Targets& targets, const TrajectoryConfig& trajectory, nlohmann::json& details) {
+  if (method == "mtif") return relatedness_by_mtif(model, train, test, targets);
+  if (method == "newton") return relatedness_by_newton(model, train, test, targets);
   if (method == "tag" || method == "gradcos") {
     // Baselines on the same model: their own gradient-descent trajectory, on the training rows only.
     TrajectoryInfo info;
-    Relatedness r = method == "tag" ? relatedness_by_tag(run.model.config, train, targets, trajectory, &info)
-                                    : relatedness_by_gradcos(run.model.config, train, targets, trajectory, &info);
+    Relatedness r = method == "tag" ? relatedness_by_tag(model.config, train, targets, trajectory, &info)
+                                    : relatedness_by_gradcos(model.config, train, targets, trajectory, &info);
     details = {{"optimizer", "full-batch gradient descent from 0, fixed step"},
                {"steps", info.steps},
                {"learning_rate", info.learning_rate},
                {"final_objective", info.final_objective},
-               {"fitted_objective", run.model.report.objective},
+               {"fitted_objective", model.report.objective},
                {"final_gradient_max_abs", info.final_gradient_max_abs},
                {"averaged_over", "every step of the trajectory"}};
     return r;
   }
-  return relatedness_by_retraining(run.model, train, test, targets);
+  return relatedness_by_retraining(model, train, test, targets);
 }
 
 // Spearman over the source tasks other than the target itself: the between-task
@@ -198,6 +185,53 @@ void print_relatedness(const MatrixXd& m, const std::vector<std::string>& names)
   }
 }
 
+void add_linear_relatedness_options(CLI::App* cmd, TrajectoryConfig& trajectory, SubsetOptions& subsets) {
+  cmd->add_option("--trajectory-steps", trajectory.steps, "tag/gradcos, linear model: full-batch gradient-descent steps")
+      ->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--trajectory-lr", trajectory.learning_rate,
+                  "tag/gradcos: step size; linear: of the gradient-descent trajectory and the lookahead (0: 1/lambda_max "
+                  "of the Hessian at the zero model); mlp: of the lookahead only (0: the fit's --lr)")
+      ->check(CLI::NonNegativeNumber)->capture_default_str();
+  cmd->add_option("--subsets", subsets.subsets, "surrogate/gradient-estimate: random task subsets the surrogate is fitted on")
+      ->check(CLI::Range(2, 1000000))->capture_default_str();
+  cmd->add_option("--subset-size", subsets.keep_fraction,
+                  "surrogate/gradient-estimate/--compare-subsets: probability that a task is kept in a random subset "
+                  "(each task independently; an empty subset is drawn again)")
+      ->check(CLI::Range(1e-9, 1.0))->capture_default_str();
+  cmd->add_option("--subset-losses", subsets.losses,
+                  "surrogate: how a target's loss after training on a subset is had: retrain = refit on the subset; "
+                  "newton = Newton removal of the other tasks through the Schur complement (exact for the squared "
+                  "loss); gradient = first-order expansion around the fit on projected gradients (gradient-estimate "
+                  "always uses it)")
+      ->check(CLI::IsMember({"retrain", "newton", "gradient"}))->capture_default_str();
+  cmd->add_option("--projection-dim", subsets.projection_dim,
+                  "gradient losses: random projection of the per-row parameter gradients (none when not below the "
+                  "parameter count d (K + 1): the expansion is then the refit itself)")
+      ->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--surrogate-ridge", subsets.ridge, "surrogate: ridge penalty (times the subset count) on the coefficients")
+      ->check(CLI::NonNegativeNumber)->capture_default_str();
+  cmd->add_option("--subset-seed", subsets.seed, "seed of the random subsets and of the projection")->capture_default_str();
+  cmd->add_option("--subsets-out", subsets.out, "surrogate: write subset,role,kept,target_task,loss (kept: one 0/1 per task)");
+  cmd->add_option("--validate-subsets", subsets.validate,
+                  "surrogate: also draw N held-out subsets (never fitted on) and report the surrogate's R^2 on them")
+      ->check(CLI::NonNegativeNumber)->capture_default_str();
+}
+
+void resolve_subset_losses(const std::string& method, const CLI::App* cmd, SubsetOptions& subsets) {
+  if (method != "gradient-estimate") return;
+  if (cmd->get_option("--subset-losses")->count() && subsets.losses != "gradient")
+    throw std::invalid_argument("--method gradient-estimate uses --subset-losses gradient (for other losses: --method surrogate)");
+  subsets.losses = "gradient";
+}
+
+Relatedness linear_relatedness(const std::string& method, const LinearModel& model, const Dataset& train,
+                               const Dataset& test, const Targets& targets, const TrajectoryConfig& trajectory,
+                               const SubsetOptions& subsets, nlohmann::json& details, bool quiet) {
+  details = nullptr;
+  return is_surrogate_method(method) ? run_surrogate(method, model, train, test, targets, subsets, details, quiet)
+                                     : run_method(method, model, train, test, targets, trajectory, details);
+}
+
 void register_relatedness(CLI::App& app) {
   struct Options {
     DataOptions data;
@@ -231,42 +265,13 @@ void register_relatedness(CLI::App& app) {
                   "newton, retrain, feedback, surrogate and gradient-estimate, an affinity for tag/gradcos, and alpha (a prior weight, not a "
                   "loss) for vmtl")
       ->required();
-  cmd->add_option("--trajectory-steps", o->trajectory.steps, "tag/gradcos, linear model: full-batch gradient-descent steps")
-      ->check(CLI::PositiveNumber)->capture_default_str();
-  cmd->add_option("--trajectory-lr", o->trajectory.learning_rate,
-                  "tag/gradcos: step size; linear: of the gradient-descent trajectory and the lookahead (0: 1/lambda_max "
-                  "of the Hessian at the zero model); mlp: of the lookahead only (0: the fit's --lr)")
-      ->check(CLI::NonNegativeNumber)->capture_default_str();
   cmd->add_option("--trajectory-every", o->network_trajectory.every,
                   "tag/gradcos, --model mlp: measure before every s-th optimiser step of the fit's own training run "
                   "(steps 0, s, 2s, ...)")
       ->check(CLI::PositiveNumber)->capture_default_str();
   cmd->add_flag("--validate", o->validate, "also retrain without each task and report the agreement in --json");
-  SubsetOptions& so = o->subsets;
-  cmd->add_option("--subsets", so.subsets, "surrogate/gradient-estimate: random task subsets the surrogate is fitted on")
-      ->check(CLI::Range(2, 1000000))->capture_default_str();
-  cmd->add_option("--subset-size", so.keep_fraction,
-                  "surrogate/gradient-estimate/--compare-subsets: probability that a task is kept in a random subset "
-                  "(each task independently; an empty subset is drawn again)")
-      ->check(CLI::Range(1e-9, 1.0))->capture_default_str();
-  cmd->add_option("--subset-losses", so.losses,
-                  "surrogate: how a target's loss after training on a subset is had: retrain = refit on the subset; "
-                  "newton = Newton removal of the other tasks through the Schur complement (exact for the squared "
-                  "loss); gradient = first-order expansion around the fit on projected gradients (gradient-estimate "
-                  "always uses it)")
-      ->check(CLI::IsMember({"retrain", "newton", "gradient"}))->capture_default_str();
-  cmd->add_option("--projection-dim", so.projection_dim,
-                  "gradient losses: random projection of the per-row parameter gradients (none when not below the "
-                  "parameter count d (K + 1): the expansion is then the refit itself)")
-      ->check(CLI::PositiveNumber)->capture_default_str();
-  cmd->add_option("--surrogate-ridge", so.ridge, "surrogate: ridge penalty (times the subset count) on the coefficients")
-      ->check(CLI::NonNegativeNumber)->capture_default_str();
-  cmd->add_option("--subset-seed", so.seed, "seed of the random subsets and of the projection")->capture_default_str();
-  cmd->add_option("--subsets-out", so.out, "surrogate: write subset,role,kept,target_task,loss (kept: one 0/1 per task)");
-  cmd->add_option("--validate-subsets", so.validate,
-                  "surrogate: also draw N held-out subsets (never fitted on) and report the surrogate's R^2 on them")
-      ->check(CLI::NonNegativeNumber)->capture_default_str();
-  cmd->add_option("--compare-subsets", so.compare,
+  add_linear_relatedness_options(cmd, o->trajectory, o->subsets);
+  cmd->add_option("--compare-subsets", o->subsets.compare,
                   "retrain N fresh random subsets and report, per target, the Spearman of the matrix's predicted "
                   "subset losses (sums of single removals) with them (linear model)")
       ->check(CLI::NonNegativeNumber)->capture_default_str();
@@ -280,12 +285,7 @@ void register_relatedness(CLI::App& app) {
       "Example:\n  mtif relatedness --train train.csv --test test.csv --method newton --validate --json r.json --out R.csv");
   cmd->callback([o, cmd] {
     begin_command(o->out);
-    auto* losses_flag = cmd->get_option("--subset-losses");
-    if (o->method == "gradient-estimate") {
-      if (losses_flag->count() && o->subsets.losses != "gradient")
-        throw std::invalid_argument("--method gradient-estimate uses --subset-losses gradient (for other losses: --method surrogate)");
-      o->subsets.losses = "gradient";
-    }
+    resolve_subset_losses(o->method, cmd, o->subsets);
     const bool subset_work = is_surrogate_method(o->method) || o->subsets.compare > 0;
     if (subset_work && (is_mtl_model(o->method) || is_mtl_model(o->model.model) || is_network_model(o->model)))
       throw std::invalid_argument("--method surrogate/gradient-estimate and --compare-subsets are for the linear model");
@@ -308,10 +308,9 @@ void register_relatedness(CLI::App& app) {
     Targets targets = task_targets(run.model, run.data.test);
     if ((o->method == "tag" || o->method == "gradcos") && !o->model.model_file.empty())
       throw std::invalid_argument("--method tag/gradcos trains its own trajectory: drop --model-file");
-    nlohmann::json details = nullptr;
-    Relatedness r = is_surrogate_method(o->method)
-                        ? run_surrogate(o->method, run, targets, o->subsets, details, o->out.quiet)
-                        : run_method(o->method, run, targets, o->trajectory, details);
+    nlohmann::json details;
+    Relatedness r = linear_relatedness(o->method, run.model, run.data.train, run.data.test, targets, o->trajectory,
+                                       o->subsets, details, o->out.quiet);
     write_relatedness(o->matrix_path, r, targets, run.data.train.task_names);
     if (!o->out.quiet && targets.size() == run.data.train.num_tasks()) {
       std::cout << fmt::format("task relatedness by {} ({:.3f} s); row = task removed, column = task affected:\n",

@@ -16,6 +16,7 @@ void register_report(CLI::App& app);
 void register_select(CLI::App& app);   // cmd_select.cpp
 void register_sources(CLI::App& app);  // cmd_select.cpp
 void register_run(CLI::App& app);  // config.cpp
+void register_group(CLI::App& app);  // cmd_group.cpp
 
 }  // namespace mtif::cli
 

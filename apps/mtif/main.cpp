@@ -97,6 +97,7 @@ int main(int argc, char** argv) {
   mtif::cli::register_influence(app);
   mtif::cli::register_loo(app);
   mtif::cli::register_relatedness(app);
+  mtif::cli::register_group(app);
   mtif::cli::register_lds(app);
   mtif::cli::register_images(app);
   mtif::cli::register_report(app);

@@ -13,6 +13,7 @@
 
 #include "mtif/csv_reader.hpp"
 #include "mtif/output.hpp"
+#include "report_groups.hpp"
 
 namespace mtif::cli::report {
 
@@ -350,6 +351,8 @@ RunContents read_run(const std::string& from_arg, int top) {
           scores_mode[canonical_key(*p)] = j.value("/settings/mode"_json_pointer, std::string("first-order"));
     } else if (command == "loo") {
       add_csv(j, "output");
+    } else if (command == "group") {
+      run.groups.push_back(report_groups_entry(j, file));
     } else if (command == "select") {
       selection = j;
       selection["file"] = file;

@@ -175,6 +175,12 @@ bool selection_section(const RunContents& run, int, json& page) {
   return !run.selection.is_null();
 }
 
+// Task groups chosen by mtif group, per budget, with their baselines.
+bool groups_section(const RunContents& run, int, json& page) {
+  page["groups"] = run.groups;
+  return !run.groups.empty();
+}
+
 }  // namespace
 
 const std::vector<ReportSection>& report_sections() {
@@ -182,7 +188,8 @@ const std::vector<ReportSection>& report_sections() {
                                                    {"relatedness", &relatedness_section},
                                                    {"validation", &validation_section},
                                                    {"top_rows", &top_rows_section},
-                                                   {"selection", &selection_section}};
+                                                   {"selection", &selection_section},
+                                                   {"groups", &groups_section}};
   return sections;
 }
 

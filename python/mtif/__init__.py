@@ -23,12 +23,16 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+# What NumPy accepts as an array (numpy.typing.ArrayLike, spelled here so that
+# the docs need no NumPy typing stubs).
+ArrayLike = Union[np.ndarray, Sequence]
+
 from . import _core
 from ._core import DataError, set_progress
 
 __all__ = [
     "Dataset", "LinearMultitask", "Influence", "LeaveOneOut", "TaskRelatedness", "SurrogateRelatedness", "LdsResult",
-    "read_csv", "lds", "DataError", "set_progress", "TorchMultitask", "SharedBottomMLP",
+    "read_csv", "lds", "group", "group_tasks", "TaskGrouping", "DataError", "set_progress", "TorchMultitask", "SharedBottomMLP",
 ]
 __version__ = "0.1.0"
 
@@ -97,7 +101,7 @@ class Dataset:
         return cls(_core.Dataset.read_one(path, target, task_column, list(features)))
 
     @classmethod
-    def from_arrays(cls, X, y, task, *, task_names: Optional[Sequence[str]] = None,
+    def from_arrays(cls, X: ArrayLike, y: ArrayLike, task: ArrayLike, *, task_names: Optional[Sequence[str]] = None,
                     feature_names: Optional[Sequence[str]] = None, like: Optional["Dataset"] = None,
                     source: str = "arrays") -> "Dataset":
         """A data set from NumPy arrays.
@@ -332,6 +336,38 @@ class SurrogateRelatedness(TaskRelatedness):
 
 
 @dataclass
+class TaskGrouping:
+    """Groups of tasks for each budget g, one linear model per group (as ``mtif group``).
+
+    ``groups[g]``: the partition into g groups (lists of task labels); ``test_loss[g]``: each
+    task's mean test loss under its group's model, in ``tasks`` order; ``all_tasks`` and
+    ``single_task``: the same under one model for all tasks and one model per task.
+    ``affinity[k, l]`` = benefit to task k of training with task l (the relatedness matrix
+    transposed); ``objective[g]``: the sum over tasks of the mean affinity from the other
+    members of its group, which the search maximised.
+    """
+    tasks: List[str]
+    affinity: np.ndarray
+    groups: Dict[int, List[List[str]]]
+    objective: Dict[int, float]
+    search: Dict[int, str]
+    test_loss: Dict[int, np.ndarray]
+    all_tasks: np.ndarray
+    single_task: np.ndarray
+
+
+def group_tasks(affinity: ArrayLike, groups: int, search: str = "auto") -> Tuple[List[List[int]], float]:
+    """Partition of the K tasks into ``groups`` groups maximising TAG's objective (see TaskGrouping).
+
+    ``affinity[k, l]``: benefit to task k from task l (higher = helps); ``search``: 'auto' (exact
+    branch and bound for K <= 12, greedy above), 'exact', 'brute-force' or 'greedy'.
+    Returns the groups (task indices) and the objective.
+    """
+    r = _core.group_tasks(np.asarray(affinity, dtype=float), int(groups), search)
+    return [list(g) for g in r["groups"]], float(r["objective"])
+
+
+@dataclass
 class LdsResult:
     """Linear datamodeling score: do summed row scores predict the effect of removing random subsets?
 
@@ -345,12 +381,15 @@ class LdsResult:
         Subsets x targets: the summed scores of the removed rows, and the refits' loss changes.
     target_task : list of str
         Task label of each target.
+    target_row : numpy.ndarray
+        Test row of each target (0-based, file order), -1 for a task target.
     """
     per_target: np.ndarray           # Spearman per target over the subsets
     mean: float
     predicted: np.ndarray            # subsets x targets
     actual: np.ndarray
     target_task: List[str]
+    target_row: Optional[np.ndarray] = None
 
 
 # -- the model -------------------------------------------------------------------
@@ -440,22 +479,27 @@ class LinearMultitask:
 
     @property
     def gamma_(self) -> np.ndarray:
+        """Shared weights gamma, shape (features,)."""
         return self.engine.gamma
 
     @property
     def theta_(self) -> np.ndarray:
+        """Task weights theta_k, tasks x features."""
         return self.engine.theta
 
     @property
     def n_iter_(self) -> int:
+        """Newton iterations of the fit."""
         return self.engine.n_iter
 
     @property
     def timings_(self) -> Dict[str, float]:
+        """Seconds spent inside C++ per phase (fit, factor, score, ...)."""
         return dict(self.engine.timings)
 
     @property
     def warnings_(self) -> List[str]:
+        """Warnings of the factorisation (ill-conditioned blocks)."""
         return list(self.engine.warnings)
 
     def predict(self, data: Dataset) -> np.ndarray:
@@ -555,26 +599,68 @@ class LinearMultitask:
                                     held_out_losses=r["held_out_losses"], held_out_r2=r["held_out_r2"],
                                     fitted_r2=r["fitted_r2"])
 
-    def subset_losses(self, test: Dataset, keep, method: str = "newton", projection_dim: int = 100,
+    def subset_losses(self, test: Dataset, keep: ArrayLike, method: str = "newton", projection_dim: int = 100,
                       seed: int = 1) -> np.ndarray:
         """Each target's test loss after training on each subset (keep: subsets x K booleans)."""
         keep = [[bool(v) for v in row] for row in np.asarray(keep, dtype=bool)]
         return np.asarray(self.engine.subset_losses(test._core, keep, method, int(projection_dim), int(seed)))
 
-    def lds(self, test: Dataset, subsets: int = 50, keep: float = 0.5, seed: int = 0) -> LdsResult:
+    def lds(self, test: Dataset, subsets: int = 50, keep: float = 0.5, seed: int = 0,
+            targets: str = "tasks") -> LdsResult:
         """Linear datamodeling score, as ``mtif lds``.
 
         Draws ``subsets`` random subsets keeping a fraction ``keep`` of every
         task's rows, refits on each, and correlates (Spearman, per target) the
         summed scores of the removed rows with the actual loss changes.
+        ``targets``: 'tasks' (each task's mean test loss) or 'rows' (each test
+        row's loss: one LDS per test row).
 
         Returns
         -------
         LdsResult
         """
-        r = self.engine.lds(test._core, int(subsets), float(keep), int(seed))
+        r = self.engine.lds(test._core, int(subsets), float(keep), int(seed), targets)
         return LdsResult(per_target=r["per_target"], mean=float(r["mean"]), predicted=r["predicted"],
-                         actual=r["actual"], target_task=list(r["target_task"]))
+                         actual=r["actual"], target_task=list(r["target_task"]),
+                         target_row=np.asarray(r["target_row"]))
+
+    def group(self, test: Dataset, groups: Union[int, Sequence[int]], relatedness: Optional[TaskRelatedness] = None,
+              method: str = "newton", valid: Optional[Dataset] = None, search: str = "auto") -> TaskGrouping:
+        """Groups of tasks and their test losses, as ``mtif group``.
+
+        The affinity is ``relatedness`` (any TaskRelatedness, e.g. from another measure) or
+        ``self.relatedness(valid or test, method)`` (``method`` 'surrogate' or
+        'gradient-estimate': :meth:`surrogate` with Newton / gradient losses). Give ``valid``
+        so that the groups are not chosen on the test rows that judge them. Each group's model
+        is this model refitted on the group's tasks alone (same penalties).
+        """
+        budgets = [int(groups)] if np.isscalar(groups) else [int(g) for g in groups]
+        chooser = valid if valid is not None else test
+        if relatedness is None:
+            if method in ("surrogate", "gradient-estimate"):
+                relatedness = self.surrogate(chooser, subset_losses="newton" if method == "surrogate" else "gradient")
+            else:
+                relatedness = self.relatedness(chooser, method)
+        tasks = list(relatedness.sources)
+        if list(relatedness.target_task) != tasks or tasks != list(self.task_names_):
+            raise ValueError("group needs a square relatedness matrix over the model's tasks, in its order")
+        affinity = np.asarray(relatedness.matrix, dtype=float).T
+        K = len(tasks)
+        each = self.subset_losses(test, np.eye(K, dtype=bool), method="retrain")
+        out = TaskGrouping(tasks=tasks, affinity=affinity, groups={}, objective={}, search={}, test_loss={},
+                           all_tasks=np.asarray(self.score(test)), single_task=np.diag(each).copy())
+        for g in budgets:
+            r = _core.group_tasks(affinity, g, search)
+            keep = np.zeros((len(r["groups"]), K), dtype=bool)
+            for c, members in enumerate(r["groups"]):
+                keep[c, list(members)] = True
+            losses = self.subset_losses(test, keep, method="retrain")
+            loss = np.empty(K)
+            for c, members in enumerate(r["groups"]):
+                loss[list(members)] = losses[c, list(members)]
+            out.groups[g] = [[tasks[k] for k in members] for members in r["groups"]]
+            out.objective[g], out.search[g], out.test_loss[g] = float(r["objective"]), r["search"], loss
+        return out
 
     # `select` (issue 4) will be one more method here over _core, like lds().
 
@@ -583,6 +669,12 @@ class LinearMultitask:
         return int(self.engine.train_rows)
 
 
-def lds(model: LinearMultitask, test: Dataset, subsets: int = 50, keep: float = 0.5, seed: int = 0) -> LdsResult:
+def lds(model: LinearMultitask, test: Dataset, subsets: int = 50, keep: float = 0.5, seed: int = 0,
+        targets: str = "tasks") -> LdsResult:
     """Function form of :meth:`LinearMultitask.lds`."""
-    return model.lds(test, subsets=subsets, keep=keep, seed=seed)
+    return model.lds(test, subsets=subsets, keep=keep, seed=seed, targets=targets)
+
+
+def group(model: LinearMultitask, test: Dataset, groups: Union[int, Sequence[int]], **kwargs) -> TaskGrouping:
+    """Function form of :meth:`LinearMultitask.group`."""
+    return model.group(test, groups, **kwargs)

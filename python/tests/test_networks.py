@@ -87,6 +87,16 @@ def test_scores_track_refits(logistic_dir):
     assert spearman(R.ravel(), truth.ravel()) > 0.8
     rows = model.influence(te, targets="rows", parts=False)
     assert rows.total.shape == (tr.n_rows, te.n_rows)
+    # Row targets: a task's test loss is the mean of its rows' losses, so the refits'
+    # changes averaged over a task's test rows are the task target's changes.
+    loo_rows = model.loo(te, rows="0-4", targets="rows")
+    assert loo_rows.actual.shape == (5, te.n_rows) and list(loo_rows.target_row) == list(range(te.n_rows))
+    row_task = np.asarray(loo_rows.target_task)
+    for k, name in enumerate(loo.target_task):
+        np.testing.assert_allclose(loo_rows.actual[:, row_task == name].mean(axis=1), loo.actual[:5, k],
+                                   rtol=1e-9, atol=1e-12)
+    lds = model.lds(te, subsets=4, seed=1, targets="rows")
+    assert lds.per_target.shape == (te.n_rows,) and lds.actual.shape == (4, te.n_rows)
 
 
 def test_weights_as_is_far_from_stationary_warn(logistic_dir):

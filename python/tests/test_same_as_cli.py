@@ -98,3 +98,13 @@ def test_loo_relatedness_lds(tmp_path, data_dir):
         pred[i, j], act[i, j] = float(r["predicted_loss_change"]), float(r["actual_loss_change"])
     close(L.predicted, pred)
     close(L.actual, act)
+
+    # One LDS per test row: the same numbers as `mtif lds --targets rows`.
+    cli_ok("lds", *data, "--lambda-task", "0.5", "--subsets", "8", "--keep", "0.6", "--lds-seed", "4",
+           "--targets", "rows", "--out", tmp_path / "lds-rows.csv", "-q")
+    L = mtif.lds(model, te, subsets=8, keep=0.6, seed=4, targets="rows")
+    assert L.per_target.shape == (te.n_rows,) and list(L.target_row) == list(range(te.n_rows))
+    act = np.full(L.actual.shape, np.nan)
+    for r in read_rows(tmp_path / "lds-rows.csv"):
+        act[int(r["subset"]), int(r["target_row"])] = float(r["actual_loss_change"])
+    close(L.actual, act)

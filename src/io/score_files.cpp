@@ -156,11 +156,14 @@ void write_lds(const std::string& path, const LdsResult& lds, const Targets& tar
                const std::vector<std::string>& task_names) {
   AtomicFile file(path);
   fmt::memory_buffer buf;
-  fmt::format_to(std::back_inserter(buf), "subset,target_task,predicted_loss_change,actual_loss_change\n");
+  fmt::format_to(std::back_inserter(buf), "subset,target_task{},predicted_loss_change,actual_loss_change\n",
+                 targets.rows() ? ",target_row" : "");
   for (Index s = 0; s < lds.actual.rows(); ++s)
-    for (int t = 0; t < targets.size(); ++t)
-      fmt::format_to(std::back_inserter(buf), "{},{},{},{}\n", s, csv_quote(target_task_name(targets, t, task_names)),
-                     lds.predicted(s, t), lds.actual(s, t));
+    for (int t = 0; t < targets.size(); ++t) {
+      fmt::format_to(std::back_inserter(buf), "{},", s);
+      append_target(buf, targets, t, task_names);
+      fmt::format_to(std::back_inserter(buf), ",{},{}\n", lds.predicted(s, t), lds.actual(s, t));
+    }
   file.write(buf);
   file.commit();
 }

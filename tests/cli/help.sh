@@ -28,6 +28,8 @@ check_help influence "${model_defaults[@]}" "=first-order" "=tasks" \
 check_help loo "${model_defaults[@]}" "=tasks" "--rows"
 check_help relatedness "${model_defaults[@]}" "--method TEXT:{mtif,newton,retrain,tag,gradcos,vmtl,feedback,surrogate,gradient-estimate}=mtif" \
   "--subsets INT:INT in [2 - 1000000]=200" "--subset-losses TEXT:{retrain,newton,gradient}=retrain"
+check_help group "${model_defaults[@]}" "--method TEXT:{mtif,newton,retrain,tag,gradcos,surrogate,gradient-estimate}=newton" \
+  "--search TEXT:{auto,exact,brute-force,greedy}=auto" "--affinity" "--valid"
 check_help select "${model_defaults[@]}" "--budget FLOAT:FLOAT in [0 - 1]=0.05" "--repeats" "--valid"
 check_help sources "${model_defaults[@]}" "--target-task" "--top INT=10"
 check_help lds "${model_defaults[@]}" "--subsets INT:INT in [3 - 100000]=50" "--solver TEXT:{exact,cg,lissa,ekfac}=cg"
@@ -39,7 +41,7 @@ done
 
 # The top-level help lists every subcommand.
 "$MTIF" --help >"$WORK/help.txt" 2>&1 || fail "mtif --help exited non-zero"
-for sub in demo generate fit influence loo relatedness lds report select sources images run; do
+for sub in demo generate fit influence loo relatedness group lds report select sources images run; do
   grep -qE "^  $sub " "$WORK/help.txt" || fail "mtif --help does not list $sub"
 done
 # No subcommand, or an unknown one, is an error (non-zero exit).

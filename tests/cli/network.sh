@@ -25,6 +25,36 @@ cmp -s "$WORK/loaded.csv" "$WORK/exact.csv" || fail "scores from the saved model
   --json "$WORK/loo.json"
 "$MTIF" lds "${net[@]}" --solver cg --subsets 10 --out "$WORK/lds.csv" --json "$WORK/lds.json"
 
+# Row-level LDS: the same subsets (same --lds-seed), one target per test row. A task's test
+# loss is the mean of its rows' losses, so per subset the mean over a task's rows of the
+# predicted and of the actual changes must equal the task target's, for the network and the
+# linear model alike.
+linear=(--train "$D/train.csv" --test "$D/test.csv" --loss logistic --intercept -q)
+"$MTIF" lds "${net[@]}" --solver cg --subsets 10 --targets rows --out "$WORK/lds-rows.csv" --json "$WORK/lds-rows.json"
+"$MTIF" lds "${linear[@]}" --subsets 10 --out "$WORK/lds-linear.csv"
+"$MTIF" lds "${linear[@]}" --subsets 10 --targets rows --out "$WORK/lds-linear-rows.csv"
+/usr/bin/python3 - "$WORK" <<'PY'
+import csv, json, sys
+from collections import defaultdict
+work = sys.argv[1]
+for tasks, rows in (("lds.csv", "lds-rows.csv"), ("lds-linear.csv", "lds-linear-rows.csv")):
+    by_task = {(r["subset"], r["target_task"]): r for r in csv.DictReader(open(f"{work}/{tasks}"))}
+    lines = list(csv.DictReader(open(f"{work}/{rows}")))
+    assert list(lines[0].keys()) == ["subset", "target_task", "target_row", "predicted_loss_change",
+                                     "actual_loss_change"], lines[0].keys()
+    assert len(lines) == 10 * 120, len(lines)
+    sums = defaultdict(lambda: [0.0, 0.0, 0])
+    for r in lines:
+        s = sums[(r["subset"], r["target_task"])]
+        s[0] += float(r["predicted_loss_change"]); s[1] += float(r["actual_loss_change"]); s[2] += 1
+    for key, (p, a, n) in sums.items():
+        t = by_task[key]
+        for mean, want in ((p / n, float(t["predicted_loss_change"])), (a / n, float(t["actual_loss_change"]))):
+            assert abs(mean - want) <= 1e-9 * (1 + abs(want)), (rows, key, mean, want)
+summary = json.load(open(f"{work}/lds-rows.json"))
+assert summary["settings"]["targets"] == "rows" and len(summary["lds"]["per_target"]) == 120
+PY
+
 # Per-test-row targets: a task's test loss is the mean of its rows' losses, so the
 # mean of a task's row-target scores is that task's score (linear in the target gradient).
 "$MTIF" influence "${net[@]}" --solver exact --targets rows --out "$WORK/rows.csv"

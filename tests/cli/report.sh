@@ -59,6 +59,8 @@ args=(--train "$R/train.csv" --test "$R/test.csv" --quiet)
 "$MTIF" relatedness "${args[@]}" --method newton --out "$R/R_newton.csv" --json "$R/R_newton.json" || fail "relatedness failed"
 "$MTIF" relatedness "${args[@]}" --method retrain --out "$R/R_retrain.csv" --json "$R/R_retrain.json" || fail "relatedness failed"
 "$MTIF" relatedness "${args[@]}" --method mtif --out "$R/R_mtif.csv" || fail "relatedness failed"  # no summary: read from the CSV
+"$MTIF" group "${args[@]}" --method newton --groups 2,3 --out "$WORK/groups.csv" --json "$R/groups.json" 2>/dev/null \
+  || fail "group failed"
 # 720 training rows of 4 x 4 images, pixel (i, j) of row r = ((r + i + j) mod 8) / 7.
 python3 - "$R" <<'PY' || fail "could not write images.npy"
 import struct, sys
@@ -79,8 +81,8 @@ cat >"$R/selection.json" <<'JSON'
 JSON
 "$MTIF" report --from "$R" --out "$R/report.html" --top 5 >"$WORK/report2.txt" || fail "mtif report --from $R failed"
 grep -qF "$BAD" "$R/report.html" && fail "the hostile label reached the HTML unescaped"
-"${CHECK[@]}" "$R/report.html" "$WORK/run.png" heatmap-0,heatmap-1,heatmap-2,loo-0,loto-0,loto-1,selection-bar \
-  --text "Target $BAD" --text "Newton leave-one-task-out" --text "Relatedness from R_mtif.csv" \
+"${CHECK[@]}" "$R/report.html" "$WORK/run.png" heatmap-0,heatmap-1,heatmap-2,loo-0,loto-0,loto-1,selection-bar,groups-bar-0 \
+  --text "Target $BAD" --text "groups.json: affinity newton" --text "one model per task" --text "Newton leave-one-task-out" --text "Relatedness from R_mtif.csv" \
   --text "LOTO R_mtif.csv" --text "Retraining without each task" \
   --text "mtif influence" --text "mtif loo" --text "random" \
   --selector 'img=0' --selector 'canvas.thumb=60' --selector '.task-card=6' \

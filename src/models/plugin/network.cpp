@@ -337,8 +337,10 @@ void network_relatedness(const DataOptions& data, const ModelOptions& m, const O
 }
 
 void network_lds(const DataOptions& data, const ModelOptions& m, const OutputOptions& out, int subsets, double keep,
-                 std::uint64_t seed, const std::string& lds_path) {
+                 std::uint64_t seed, const std::string& lds_path, const std::string& target_kind) {
+  if (target_kind != "tasks" && target_kind != "rows") throw std::invalid_argument("--targets: expected tasks or rows");
   NetworkRun run = read_and_fit_network(data, m, out.quiet);
+  if (target_kind == "rows") run.targets = mlp_row_targets(run.model, run.data.test);
   InfluenceScores scores = network_scores(run, m.net, false);
   MlpRetrainProtocol protocol = protocol_of(m.net);
   Stopwatch clock;
@@ -353,6 +355,7 @@ void network_lds(const DataOptions& data, const ModelOptions& m, const OutputOpt
   if (!out.json.empty()) {
     nlohmann::json j = base_summary("lds", data, m, run);
     j["settings"]["lds"] = {{"subsets", subsets}, {"keep", keep}, {"seed", seed}};
+    j["settings"]["targets"] = target_kind;
     j["protocol"] = protocol.describe();
     j["lds"] = lds_to_json(lds, targets, run.data.train.task_names);
     j["output"] = lds_path;

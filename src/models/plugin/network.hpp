@@ -29,7 +29,7 @@ void network_relatedness(const DataOptions& data, const ModelOptions& model, con
                          const std::string& method, const std::string& matrix_path, bool validate,
                          const NetworkTrajectory& trajectory);
 void network_lds(const DataOptions& data, const ModelOptions& model, const OutputOptions& out, int subsets,
-                 double keep, std::uint64_t seed, const std::string& lds_path);
+                 double keep, std::uint64_t seed, const std::string& lds_path, const std::string& targets);
 // mtif select / sources on the network (network.cpp).
 std::unique_ptr<SelectionBackend> network_selection_backend(const DataOptions& data, const ModelOptions& model,
                                                             bool quiet);

@@ -72,8 +72,8 @@ void network_relatedness(const DataOptions& data, const ModelOptions& model, con
   plugin().network_relatedness(data, model, out, method, matrix_path, validate, trajectory);
 }
 void network_lds(const DataOptions& data, const ModelOptions& model, const OutputOptions& out, int subsets,
-                 double keep, std::uint64_t seed, const std::string& lds_path) {
-  plugin().network_lds(data, model, out, subsets, keep, seed, lds_path);
+                 double keep, std::uint64_t seed, const std::string& lds_path, const std::string& targets) {
+  plugin().network_lds(data, model, out, subsets, keep, seed, lds_path, targets);
 }
 void mtl_fit(const DataOptions& data, const ModelOptions& model, const OutputOptions& out, const std::string& save) {
   plugin().mtl_fit(data, model, out, save);

@@ -18,7 +18,7 @@ namespace mtif::cli {
 
 // Bump when the table or any entry's signature changes: a stale plugin is
 // refused with a message instead of being called with the wrong arguments.
-constexpr int kNetworkPluginAbi = 4;
+constexpr int kNetworkPluginAbi = 5;
 constexpr const char* kNetworkPluginFile = "libmtif_network.so";
 constexpr const char* kNetworkPluginSymbol = "mtif_network_plugin";
 
@@ -32,7 +32,7 @@ struct NetworkPlugin {
   void (*network_relatedness)(const DataOptions&, const ModelOptions&, const OutputOptions&, const std::string&,
                               const std::string&, bool, const NetworkTrajectory&);
   void (*network_lds)(const DataOptions&, const ModelOptions&, const OutputOptions&, int, double, std::uint64_t,
-                      const std::string&);
+                      const std::string&, const std::string&);
   void (*mtl_fit)(const DataOptions&, const ModelOptions&, const OutputOptions&, const std::string&);
   void (*mtl_relatedness)(const DataOptions&, const ModelOptions&, const OutputOptions&, const std::string&,
                           const std::string&);
