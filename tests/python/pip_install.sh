@@ -6,6 +6,8 @@
 # away from the source tree, and a small LinearMultitask fit.
 # The CMake build folder is kept in WORK/cmake between runs (and objects come
 # from ccache), so a rerun rebuilds little; the venv itself is always new.
+# First run: 653 s on the shared 2-core VM (mtif_core compiled afresh: its flags
+# differ from build/, so ccache misses); reruns rebuild only what changed.
 # LibTorch is left out (MTIF_WITH_TORCH=OFF): the test is about packaging,
 # and mtif._torch is built and tested by the main build (python_api).
 set -euo pipefail
