@@ -353,11 +353,13 @@ class LinearEngine {
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "mtif C++ core (use the `mtif` package, not this module directly)";
-  py::register_exception<DataError>(m, "DataError", PyExc_ValueError);
+  py::register_exception<DataError>(m, "DataError", PyExc_ValueError).attr("__doc__") =
+      "Bad input data: the message is one line naming the file, line and column (a ValueError).";
 
-  py::class_<Dataset, DatasetPtr>(m, "Dataset")
+  py::class_<Dataset, DatasetPtr>(m, "Dataset", "Multitask rows in C++ (mtif.Dataset wraps it).")
       .def_static("from_arrays", &dataset_from_arrays, py::arg("X"), py::arg("y"), py::arg("task"),
-                  py::arg("task_names"), py::arg("feature_names"), py::arg("source"))
+                  py::arg("task_names"), py::arg("feature_names"), py::arg("source"),
+                  "Rows from NumPy: X (rows x features), y, task ids into task_names; source names them in errors.")
       .def_static(
           "read_train_test",
           [](const std::string& train, const std::string& test, const std::string& target,
@@ -368,7 +370,9 @@ PYBIND11_MODULE(_core, m) {
               tt = read_train_test(train, test, csv_options(target, task_column, features));
             }
             return std::pair{std::make_shared<Dataset>(std::move(tt.train)), std::make_shared<Dataset>(std::move(tt.test))};
-          })
+          },
+          py::arg("train"), py::arg("test"), py::arg("target"), py::arg("task_column"), py::arg("features"),
+          "(train, test) from two CSV files (test may be \"\": a split column in train), as `mtif` reads them.")
       .def_static("read_one",
                   [](const std::string& path, const std::string& target, const std::string& task_column,
                      const std::vector<std::string>& features) {
@@ -380,52 +384,72 @@ PYBIND11_MODULE(_core, m) {
                     // Without a split column every row is a training row; with one, the train rows.
                     ParsedCsv parsed = parse_csv(text.str(), path, csv_options(target, task_column, features));
                     return std::make_shared<Dataset>(make_dataset(parsed.train, path));
-                  })
+                  },
+                  py::arg("path"), py::arg("target"), py::arg("task_column"), py::arg("features"),
+                  "One CSV file on its own (its tasks in natural order).")
       .def_static("read_like",
                   [](const std::string& path, const Dataset& like, const std::string& target,
                      const std::string& task_column, const std::vector<std::string>& features) {
                     py::gil_scoped_release release;
                     return std::make_shared<Dataset>(
                         read_with_tasks_of(path, like, csv_options(target, task_column, features)));
-                  })
-      .def_property_readonly("source", [](const Dataset& d) { return d.source; })
-      .def_property_readonly("task_names", [](const Dataset& d) { return d.task_names; })
-      .def_property_readonly("feature_names", [](const Dataset& d) { return d.feature_names; })
-      .def_property_readonly("n_rows", &Dataset::num_rows)
-      .def_property_readonly("n_tasks", &Dataset::num_tasks)
-      .def_property_readonly("n_features", &Dataset::num_features)
-      .def_property_readonly("X", &features_in_file_order)
-      .def_property_readonly("y", &target_in_file_order)
-      .def_property_readonly("task", &task_in_file_order);
+                  },
+                  py::arg("path"), py::arg("like"), py::arg("target"), py::arg("task_column"), py::arg("features"),
+                  "One CSV file with the tasks and features of `like` (a task it lacks is an error).")
+      .def_property_readonly("source", [](const Dataset& d) { return d.source; }, "Where the rows came from.")
+      .def_property_readonly("task_names", [](const Dataset& d) { return d.task_names; }, "Task labels, by task id.")
+      .def_property_readonly("feature_names", [](const Dataset& d) { return d.feature_names; }, "Feature columns.")
+      .def_property_readonly("n_rows", &Dataset::num_rows, "Number of rows.")
+      .def_property_readonly("n_tasks", &Dataset::num_tasks, "Number of tasks.")
+      .def_property_readonly("n_features", &Dataset::num_features, "Number of features.")
+      .def_property_readonly("X", &features_in_file_order, "Features, rows x features, in file order.")
+      .def_property_readonly("y", &target_in_file_order, "Targets, in file order.")
+      .def_property_readonly("task", &task_in_file_order, "Task id of every row, in file order.");
 
-  py::class_<LinearEngine>(m, "LinearEngine")
-      .def(py::init<const std::string&, double, double, bool>())
-      .def("fit", &LinearEngine::fit)
-      .def("influence", &LinearEngine::influence)
-      .def("loo", &LinearEngine::loo)
-      .def("relatedness", &LinearEngine::relatedness)
-      .def("lds", &LinearEngine::lds)
-      .def("surrogate", &LinearEngine::surrogate)
-      .def("subset_losses", &LinearEngine::subset_losses)
-      .def("predict", &LinearEngine::predict)
-      .def("task_loss", &LinearEngine::task_loss)
-      .def_property_readonly("fitted", &LinearEngine::fitted)
-      .def_property_readonly("train_rows", &LinearEngine::train_rows)
-      .def_property_readonly("timings", &LinearEngine::timings)
-      .def_property_readonly("warnings", &LinearEngine::warnings)
-      .def_property_readonly("gamma", [](const LinearEngine& e) { return e.model().gamma; })
+  py::class_<LinearEngine>(m, "LinearEngine",
+                           "The linear multitask model and its factored block Hessian (mtif.LinearMultitask wraps it).")
+      .def(py::init<const std::string&, double, double, bool>(), py::arg("loss"), py::arg("lambda_task"),
+           py::arg("lambda_shared"), py::arg("intercept"), "Settings as the CLI's --loss, --lambda-task, "
+           "--lambda-shared, --intercept.")
+      .def("fit", &LinearEngine::fit, py::arg("train"), "Fit by Newton and factor the block Hessian.")
+      .def("influence", &LinearEngine::influence, py::arg("test"), py::arg("targets"), py::arg("mode"),
+           py::arg("parts"), "Scores of every training row: dict of total (rows x targets), parts and names.")
+      .def("loo", &LinearEngine::loo, py::arg("test"), py::arg("rows"), py::arg("targets"),
+           "Exact leave-one-out refits of the given rows: dict of actual changes and names.")
+      .def("relatedness", &LinearEngine::relatedness, py::arg("test"), py::arg("method"),
+           "Task x task matrix by method mtif | newton | retrain: dict of matrix and names.")
+      .def("lds", &LinearEngine::lds, py::arg("test"), py::arg("subsets"), py::arg("keep"), py::arg("seed"),
+           py::arg("targets"), "Linear datamodeling score over random subsets refitted by Newton.")
+      .def("surrogate", &LinearEngine::surrogate, py::arg("test"), py::arg("subsets"), py::arg("keep"),
+           py::arg("losses"), py::arg("projection_dim"), py::arg("ridge"), py::arg("validate_subsets"),
+           py::arg("seed"), "Surrogate-model task affinity, as `mtif relatedness --method surrogate`.")
+      .def("subset_losses", &LinearEngine::subset_losses, py::arg("test"), py::arg("keep"), py::arg("losses"),
+           py::arg("projection_dim"), py::arg("seed"),
+           "Target losses after training on each task subset (keep[s][l]: task l kept).")
+      .def("predict", &LinearEngine::predict, py::arg("data"), "Predictions of every row, file order.")
+      .def("task_loss", &LinearEngine::task_loss, py::arg("data"), "Mean loss of each task on `data`.")
+      .def_property_readonly("fitted", &LinearEngine::fitted, "Whether fit has run.")
+      .def_property_readonly("train_rows", &LinearEngine::train_rows, "Training rows of the fit.")
+      .def_property_readonly("timings", &LinearEngine::timings, "Seconds per phase inside C++.")
+      .def_property_readonly("warnings", &LinearEngine::warnings, "Warnings of the factorisation.")
+      .def_property_readonly("gamma", [](const LinearEngine& e) { return e.model().gamma; }, "Shared weights.")
       .def_property_readonly("theta",
                              [](const LinearEngine& e) {
                                const LinearModel& m = e.model();
                                MatrixXd t(m.num_tasks(), m.gamma.size());
                                for (int k = 0; k < m.num_tasks(); ++k) t.row(k) = m.theta[k];
                                return t;
-                             })
-      .def_property_readonly("converged", [](const LinearEngine& e) { return e.model().report.converged; })
-      .def_property_readonly("n_iter", [](const LinearEngine& e) { return e.model().report.iterations; })
-      .def("to_json", [](const LinearEngine& e) { return to_json(e.model()).dump(); });
+                             },
+                             "Task weights, tasks x features.")
+      .def_property_readonly("converged", [](const LinearEngine& e) { return e.model().report.converged; },
+                             "Whether Newton converged.")
+      .def_property_readonly("n_iter", [](const LinearEngine& e) { return e.model().report.iterations; },
+                             "Newton iterations of the fit.")
+      .def("to_json", [](const LinearEngine& e) { return to_json(e.model()).dump(); },
+           "The fitted model as the CLI's --save JSON.");
 
-  m.def("parse_row_spec", &parse_row_spec, py::arg("spec"), py::arg("n"));
+  m.def("parse_row_spec", &parse_row_spec, py::arg("spec"), py::arg("n"),
+        "Row indices of a --rows spec (\"0-9,20\", \"all\") for n rows.");
   // Task grouping (issue 14; include/mtif/task_grouping.hpp): affinity[k][l] = benefit to k from l.
   m.def(
       "group_tasks",
@@ -438,7 +462,8 @@ PYBIND11_MODULE(_core, m) {
         out["evaluated"] = r.evaluated;
         return out;
       },
-      py::arg("affinity"), py::arg("groups"), py::arg("search") = "auto");
+      py::arg("affinity"), py::arg("groups"), py::arg("search") = "auto",
+      "Partition of the tasks into `groups` groups maximising the affinity inside them (mtif group).");
   m.def("set_progress", [](bool on) { set_progress_stream(on ? &std::cerr : nullptr); }, py::arg("on"),
         "show progress bars on stderr for long work (off by default in Python)");
 }

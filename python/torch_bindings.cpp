@@ -272,19 +272,25 @@ class NetworkEngine {
 PYBIND11_MODULE(_torch, m) {
   m.doc() = "mtif network engine over LibTorch (use mtif.TorchMultitask / mtif.SharedBottomMLP)";
   py::module_::import("mtif._core");  // Dataset and DataError are registered there
-  py::class_<NetworkEngine>(m, "NetworkEngine")
-      .def(py::init<py::dict>(), py::arg("settings"))
-      .def("fit", &NetworkEngine::fit, py::arg("train"))
-      .def("influence", &NetworkEngine::influence, py::arg("test"), py::arg("targets"), py::arg("parts"))
-      .def("loo", &NetworkEngine::loo, py::arg("test"), py::arg("rows"), py::arg("targets") = "tasks")
-      .def("relatedness", &NetworkEngine::relatedness, py::arg("test"), py::arg("method"))
+  py::class_<NetworkEngine>(m, "NetworkEngine",
+                            "A network (built-in MLP or TorchScript module) and its curvature solver "
+                            "(mtif.TorchMultitask and mtif.SharedBottomMLP wrap it).")
+      .def(py::init<py::dict>(), py::arg("settings"), "Settings as the CLI's network flags (dict, see networks.py).")
+      .def("fit", &NetworkEngine::fit, py::arg("train"), "Train (or take the module's weights) and polish.")
+      .def("influence", &NetworkEngine::influence, py::arg("test"), py::arg("targets"), py::arg("parts"),
+           "First-order scores of every training row: dict of total (rows x targets), parts and names.")
+      .def("loo", &NetworkEngine::loo, py::arg("test"), py::arg("rows"), py::arg("targets") = "tasks",
+           "Leave-one-out refits of the given rows under the retrain protocol.")
+      .def("relatedness", &NetworkEngine::relatedness, py::arg("test"), py::arg("method"),
+           "Task x task matrix by method mtif | retrain | tag | gradcos.")
       .def("lds", &NetworkEngine::lds, py::arg("test"), py::arg("subsets"), py::arg("keep"), py::arg("seed"),
-           py::arg("targets") = "tasks")
-      .def("task_loss", &NetworkEngine::task_loss, py::arg("data"))
-      .def("save", &NetworkEngine::save, py::arg("path"))
-      .def_property_readonly("description", &NetworkEngine::describe)
-      .def_property_readonly("max_abs_gradient", &NetworkEngine::max_abs_gradient)
-      .def_property_readonly("train_rows", &NetworkEngine::train_rows)
-      .def_property_readonly("warnings", &NetworkEngine::warnings)
-      .def_property_readonly("timings", &NetworkEngine::timings);
+           py::arg("targets") = "tasks", "Linear datamodeling score over random subsets refitted by the protocol.")
+      .def("task_loss", &NetworkEngine::task_loss, py::arg("data"), "Mean loss of each task on `data`.")
+      .def("save", &NetworkEngine::save, py::arg("path"), "Save the weights (the module, or the MLP's JSON).")
+      .def_property_readonly("description", &NetworkEngine::describe, "Architecture and parameter counts.")
+      .def_property_readonly("max_abs_gradient", &NetworkEngine::max_abs_gradient,
+                             "Largest |gradient| of the training loss at the weights used.")
+      .def_property_readonly("train_rows", &NetworkEngine::train_rows, "Training rows of the fit.")
+      .def_property_readonly("warnings", &NetworkEngine::warnings, "Warnings of the fit and the solver.")
+      .def_property_readonly("timings", &NetworkEngine::timings, "Seconds per phase inside C++.");
 }

@@ -14,6 +14,7 @@
 #include "mtif/csv_reader.hpp"
 #include "report_groups.hpp"
 #include "mtif/output.hpp"
+#include "report_groups.hpp"
 
 namespace mtif::cli::report {
 

@@ -51,7 +51,7 @@ struct RunContents {
   std::vector<LooFile> loos;
   std::vector<ScoresFile> scores;  // each with the predictions for every LOO file's pairs
   json selection = nullptr;        // the mtif select summary, if any
-  json groups = json::array();     // mtif group summaries (report_groups.cpp)
+  json groups = json::array();     // one entry per mtif group summary (report_groups.cpp)
 };
 
 // Reads `from` (a run directory or one JSON summary); `top` rows are kept per

@@ -175,6 +175,7 @@ bool selection_section(const RunContents& run, int, json& page) {
   return !run.selection.is_null();
 }
 
+// Task groups chosen by mtif group, per budget, with their baselines.
 bool groups_section(const RunContents& run, int, json& page) {
   page["groups"] = run.groups;
   return !run.groups.empty();

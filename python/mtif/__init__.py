@@ -23,6 +23,10 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+# What NumPy accepts as an array (numpy.typing.ArrayLike, spelled here so that
+# the docs need no NumPy typing stubs).
+ArrayLike = Union[np.ndarray, Sequence]
+
 from . import _core
 from ._core import DataError, set_progress
 
@@ -97,7 +101,7 @@ class Dataset:
         return cls(_core.Dataset.read_one(path, target, task_column, list(features)))
 
     @classmethod
-    def from_arrays(cls, X, y, task, *, task_names: Optional[Sequence[str]] = None,
+    def from_arrays(cls, X: ArrayLike, y: ArrayLike, task: ArrayLike, *, task_names: Optional[Sequence[str]] = None,
                     feature_names: Optional[Sequence[str]] = None, like: Optional["Dataset"] = None,
                     source: str = "arrays") -> "Dataset":
         """A data set from NumPy arrays.
@@ -352,7 +356,7 @@ class TaskGrouping:
     single_task: np.ndarray
 
 
-def group_tasks(affinity, groups: int, search: str = "auto") -> Tuple[List[List[int]], float]:
+def group_tasks(affinity: ArrayLike, groups: int, search: str = "auto") -> Tuple[List[List[int]], float]:
     """Partition of the K tasks into ``groups`` groups maximising TAG's objective (see TaskGrouping).
 
     ``affinity[k, l]``: benefit to task k from task l (higher = helps); ``search``: 'auto' (exact
@@ -475,22 +479,27 @@ class LinearMultitask:
 
     @property
     def gamma_(self) -> np.ndarray:
+        """Shared weights gamma, shape (features,)."""
         return self.engine.gamma
 
     @property
     def theta_(self) -> np.ndarray:
+        """Task weights theta_k, tasks x features."""
         return self.engine.theta
 
     @property
     def n_iter_(self) -> int:
+        """Newton iterations of the fit."""
         return self.engine.n_iter
 
     @property
     def timings_(self) -> Dict[str, float]:
+        """Seconds spent inside C++ per phase (fit, factor, score, ...)."""
         return dict(self.engine.timings)
 
     @property
     def warnings_(self) -> List[str]:
+        """Warnings of the factorisation (ill-conditioned blocks)."""
         return list(self.engine.warnings)
 
     def predict(self, data: Dataset) -> np.ndarray:
@@ -590,7 +599,7 @@ class LinearMultitask:
                                     held_out_losses=r["held_out_losses"], held_out_r2=r["held_out_r2"],
                                     fitted_r2=r["fitted_r2"])
 
-    def subset_losses(self, test: Dataset, keep, method: str = "newton", projection_dim: int = 100,
+    def subset_losses(self, test: Dataset, keep: ArrayLike, method: str = "newton", projection_dim: int = 100,
                       seed: int = 1) -> np.ndarray:
         """Each target's test loss after training on each subset (keep: subsets x K booleans)."""
         keep = [[bool(v) for v in row] for row in np.asarray(keep, dtype=bool)]
@@ -666,6 +675,6 @@ def lds(model: LinearMultitask, test: Dataset, subsets: int = 50, keep: float = 
     return model.lds(test, subsets=subsets, keep=keep, seed=seed, targets=targets)
 
 
-def group(model: LinearMultitask, test: Dataset, groups, **kwargs) -> TaskGrouping:
+def group(model: LinearMultitask, test: Dataset, groups: Union[int, Sequence[int]], **kwargs) -> TaskGrouping:
     """Function form of :meth:`LinearMultitask.group`."""
     return model.group(test, groups, **kwargs)

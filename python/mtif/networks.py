@@ -26,7 +26,7 @@ from typing import Dict, List, Optional, Sequence, Union
 import numpy as np
 
 from . import _core
-from . import Influence, LdsResult, LeaveOneOut, TaskRelatedness  # networks is imported after mtif
+from . import Dataset, Influence, LdsResult, LeaveOneOut, TaskRelatedness  # networks is imported after mtif
 
 
 def _engine_module():
@@ -50,9 +50,10 @@ class _NetworkMultitask:
         self._engine = None
 
     def get_params(self, deep: bool = True) -> dict:
+        """The model's settings, as given to the engine (scikit-learn convention)."""
         return dict(self._settings)
 
-    def _fit_engine(self, settings: Dict, train) -> None:
+    def _fit_engine(self, settings: Dict, train: Dataset) -> None:
         engine = _engine_module().NetworkEngine(settings)
         engine.fit(train._core)
         self._engine = engine
@@ -60,21 +61,23 @@ class _NetworkMultitask:
 
     @property
     def engine(self):
+        """The C++ engine of the fitted model (mtif._torch.NetworkEngine); an error before fit."""
         if self._engine is None:
             raise RuntimeError("the model is not fitted: call fit(train) first")
         return self._engine
 
     max_abs_gradient_ = property(lambda self: self.engine.max_abs_gradient,
                                  doc="largest absolute entry of the objective's gradient at the weights attributed")
-    description_ = property(lambda self: self.engine.description)
-    warnings_ = property(lambda self: list(self.engine.warnings))
-    timings_ = property(lambda self: dict(self.engine.timings))
+    description_ = property(lambda self: self.engine.description, doc="architecture and parameter counts")
+    warnings_ = property(lambda self: list(self.engine.warnings),
+                         doc="warnings of the fit and the solver (far from stationary, uncovered parameters)")
+    timings_ = property(lambda self: dict(self.engine.timings), doc="seconds spent inside C++ per phase")
 
-    def score(self, data) -> np.ndarray:
+    def score(self, data: Dataset) -> np.ndarray:
         """Mean loss of each task on ``data`` (NaN for a task without rows)."""
         return self.engine.task_loss(data._core)
 
-    def influence(self, test, targets: str = "tasks", parts: bool = True) -> Influence:
+    def influence(self, test: Dataset, targets: str = "tasks", parts: bool = True) -> Influence:
         """First-order scores of every train row (file order) against every task or test row.
 
         ``targets``: 'tasks' (mean test loss of each task) or 'rows' (each test
@@ -85,7 +88,7 @@ class _NetworkMultitask:
                          train_task=np.asarray(r["train_task"]), target_task=list(r["target_task"]),
                          target_row=np.asarray(r["target_row"]), task_names=self.task_names_, mode="first-order")
 
-    def loo(self, test, rows: Union[str, Sequence[int]] = "0-99", targets: str = "tasks") -> LeaveOneOut:
+    def loo(self, test: Dataset, rows: Union[str, Sequence[int]] = "0-99", targets: str = "tasks") -> LeaveOneOut:
         """Actual change of each target's test loss when each row is removed and the
         network refitted, warm-started from the fit (``retrain_optimizer``, ``retrain_steps``).
         ``targets``: 'tasks' or 'rows', as for :meth:`influence`."""
@@ -95,7 +98,7 @@ class _NetworkMultitask:
         return LeaveOneOut(actual=r["actual"], rows=np.asarray(r["rows"]), target_task=list(r["target_task"]),
                            target_row=np.asarray(r["target_row"]))
 
-    def relatedness(self, test, method: str = "mtif") -> TaskRelatedness:
+    def relatedness(self, test: Dataset, method: str = "mtif") -> TaskRelatedness:
         """K x K matrix R[l, k]: change of task k's test loss if task l were removed.
 
         method: 'mtif' (summed first-order scores) or 'retrain' (brute-force
@@ -105,7 +108,7 @@ class _NetworkMultitask:
         return TaskRelatedness(matrix=r["matrix"], method=r["method"], sources=list(r["sources"]),
                                target_task=list(r["target_task"]))
 
-    def lds(self, test, subsets: int = 50, keep: float = 0.5, seed: int = 0, targets: str = "tasks") -> LdsResult:
+    def lds(self, test: Dataset, subsets: int = 50, keep: float = 0.5, seed: int = 0, targets: str = "tasks") -> LdsResult:
         """Linear datamodeling score against warm-started refits on random row subsets
         (``targets`` 'tasks' or 'rows': one LDS per task or per test row)."""
         r = self.engine.lds(test._core, int(subsets), float(keep), int(seed), targets)
@@ -133,7 +136,7 @@ class TorchMultitask(_NetworkMultitask):
     to), :meth:`module_` (the module with the weights attributed).
     """
 
-    def __init__(self, module, *, shared: Sequence[str] = ("trunk.*",), task_params: str = "heads.{k}.*",
+    def __init__(self, module: "torch.nn.Module", *, shared: Sequence[str] = ("trunk.*",), task_params: str = "heads.{k}.*",
                  frozen: Sequence[str] = (), method: str = "forward", loss: str = "logistic",
                  weight_decay: float = 1e-2, weights: str = "as-is", polish_steps: int = 500,
                  optimizer: str = "adam", lr: float = 1e-2, epochs: int = 30, batch_size: int = 64, seed: int = 0,
@@ -152,7 +155,7 @@ class TorchMultitask(_NetworkMultitask):
         return f"TorchMultitask({type(self.module).__name__}, loss={self._settings['loss']!r}, " \
                f"weights={self._settings['weights']!r}, solver={self._settings['solver']!r})"
 
-    def fit(self, train) -> "TorchMultitask":
+    def fit(self, train: Dataset) -> "TorchMultitask":
         """Scripts the module, loads it in double precision, checks the contract on
         ``train``, and brings it to the weights to attribute (``weights``)."""
         import torch  # only here: LinearMultitask users need no torch
@@ -168,7 +171,7 @@ class TorchMultitask(_NetworkMultitask):
         """Writes the module with the weights attributed (torch.jit.save format)."""
         self.engine.save(path)
 
-    def module_(self):
+    def module_(self) -> "torch.jit.ScriptModule":
         """The scripted module with the weights attributed (float64), as a torch object."""
         import torch
 
@@ -202,7 +205,7 @@ class SharedBottomMLP(_NetworkMultitask):
         s = self._settings
         return f"SharedBottomMLP(hidden={s['hidden']}, loss={s['loss']!r}, sharing={s['sharing']!r})"
 
-    def fit(self, train) -> "SharedBottomMLP":
+    def fit(self, train: Dataset) -> "SharedBottomMLP":
         """Trains the network on ``train`` (then polishes it)."""
         self._fit_engine(self._settings, train)
         return self
