@@ -1,34 +1,41 @@
 #!/usr/bin/env bash
-# Issue 14 items 1-3: every task-relatedness measure on the real casts, in one run. For each
-# cast (split seed 1) and measure: mean over targets of the Spearman with brute-force
+# Issue 14 items 1-3: every task-relatedness measure on the real casts, in one run, over split
+# seeds 1..3. For each cast, seed and measure: mean over targets of the Spearman with brute-force
 # leave-one-task-out (all sources, and the other tasks only), mean over targets of the Spearman
 # of the matrix's predicted subset losses with 100 retrained random subsets (the same subsets
 # for every measure: --subset-seed), the measure's own wall time, and the surrogates' held-out
-# R^2. Then the timing of 1,000 Newton subsets at 131 tasks (generated data of Chem97's shape).
-# Writes bench/results/surrogate/table.json (summaries only) and prints the markdown table.
+# R^2; then mean and spread (sample standard deviation) over the seeds. VMTL and feedback MTL
+# train networks of their own: their matrices are scored (relatedness --score) against the SAME
+# truth, the linear model's retraining on that cast. Then the timing of 1,000 Newton subsets at
+# 131 tasks (generated data of Chem97's shape). Writes bench/results/surrogate/table.json
+# (summaries only) and prints the markdown table.
 #
 # Usage: bench/surrogate_table.sh [BUILD_DIR] [CASTS...]
-#   default: build; oj-brands oj-stores chem97 fashion-ovr digits-ovr (scripts/fetch_data.sh first)
+#   default: build; oj-brands oj-stores chem97 fashion-ovr digits-ovr (SEEDS=1,2,3
+#   scripts/fetch_data.sh first; the image casts' seed folders are made here by mtif images).
+#   SEEDS="1 2 3" in the environment narrows the run.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 build="${1:-$root/build}"; shift || true
 casts=("$@"); [ ${#casts[@]} -gt 0 ] || casts=(oj-brands oj-stores chem97 fashion-ovr digits-ovr)
 mtif="$build/mtif"; data="${DATA_DIR:-$root/data}"; out="$root/bench/results/surrogate"
+seeds=(${SEEDS:-1 2 3})
 [ -x "$mtif" ] || { echo "bench/surrogate_table.sh: no $mtif (build first)" >&2; exit 1; }
 mkdir -p "$out"
 runs="$(mktemp -d)"; trap 'rm -rf "$runs"' EXIT
 
-# The image casts and penalties of bench/selection.sh (penalties chosen there by validation loss).
+# The image casts and penalties of bench/selection.sh (penalties chosen there by validation loss),
+# one folder per split seed (the sampling seed), as in bench/grouping.sh.
 image_cast() {
-  local cast="$1" d="$data/$1/seed1"
+  local cast="$1" seed="$2" d="$data/$1/seed$2"
   [ -s "$d/test.csv" ] && return 0
   case "$cast" in
     fashion-ovr) "$mtif" images --source fashion-mnist --data-dir "$data/fashion-mnist" --pool 4 --train-pos 100 \
       --train-neg 100 --valid-fraction 0.2 --valid-pos 500 --valid-neg 500 --test-pos 500 --test-neg 500 \
-      --seed 1 --out-dir "$d" -q ;;
+      --seed "$seed" --out-dir "$d" -q ;;
     digits-ovr) "$mtif" images --source mnist-digits --data-dir "$data/mnist-digits" --pool 4 --train-pos 100 \
       --train-neg 100 --valid-fraction 0.5 --valid-pos 300 --valid-neg 300 --test-pos 150 --test-neg 150 \
-      --seed 1 --out-dir "$d" -q ;;
+      --seed "$seed" --out-dir "$d" -q ;;
   esac
 }
 model_args() {
@@ -51,17 +58,46 @@ measures=(
   "surrogate-retrain|--method surrogate --subset-losses retrain --validate-subsets 100"
   "gradient-estimate|--method gradient-estimate --validate-subsets 100"
 )
+# VMTL / feedback MTL flags on a cast (network defaults otherwise: --hidden 32, --lr 0.01, --batch-size
+# 64, --seed 0), or "skip:<reason>". Epochs are small to keep the whole run near 20 minutes on 2 cores.
+mtl_args() {
+  case "$1:$2" in
+    fashion-ovr:vmtl | digits-ovr:vmtl) echo "--epochs 5" ;;
+    fashion-ovr:feedback | digits-ovr:feedback) echo "--epochs 1" ;;
+    chem97:vmtl) echo "--regression --epochs 1" ;;
+    oj-*:vmtl) echo "skip:not run: too slow (63k training rows; 10 epochs ran over 10 min on this machine)" ;;
+    *:feedback) echo "skip:cannot run: feedback MTL is a classifier (regression cast)" ;;
+  esac
+}
 
+start=$SECONDS
 for cast in "${casts[@]}"; do
-  case "$cast" in fashion-ovr | digits-ovr) image_cast "$cast" ;; esac
-  d="$data/$cast/seed1"
-  [ -s "$d/train.csv" ] || { echo "bench/surrogate_table.sh: $d missing: run scripts/fetch_data.sh" >&2; exit 1; }
-  read -r -a model <<<"$(model_args "$cast")"
-  for m in "${measures[@]}"; do
-    name="${m%%|*}"; read -r -a flags <<<"${m#*|}"
-    echo "bench/surrogate_table.sh: $cast $name" >&2
-    "$mtif" relatedness --train "$d/train.csv" --test "$d/test.csv" "${model[@]}" "${flags[@]}" --validate \
-      --compare-subsets 100 --subset-seed 1 --out "$runs/R.csv" --json "$runs/${cast}_$name.json" -q
+  for seed in "${seeds[@]}"; do
+    case "$cast" in fashion-ovr | digits-ovr) image_cast "$cast" "$seed" ;; esac
+    d="$data/$cast/seed$seed"
+    [ -s "$d/train.csv" ] || { echo "bench/surrogate_table.sh: $d missing: run SEEDS=1,2,3 scripts/fetch_data.sh" >&2; exit 1; }
+    read -r -a model <<<"$(model_args "$cast")"
+    truth=(--validate --compare-subsets 100 --subset-seed 1)
+    for m in "${measures[@]}"; do
+      name="${m%%|*}"; read -r -a flags <<<"${m#*|}"
+      echo "bench/surrogate_table.sh: $cast seed $seed $name ($((SECONDS - start)) s)" >&2
+      "$mtif" relatedness --train "$d/train.csv" --test "$d/test.csv" "${model[@]}" "${flags[@]}" "${truth[@]}" \
+        --out "$runs/R.csv" --json "$runs/${cast}_${seed}_$name.json" -q
+    done
+    for name in vmtl feedback; do
+      args="$(mtl_args "$cast" "$name")"
+      if [[ "$args" == skip:* ]]; then echo "${args#skip:}" >"$runs/${cast}_${seed}_$name.skip"; continue; fi
+      read -r -a flags <<<"$args"
+      echo "bench/surrogate_table.sh: $cast seed $seed $name ($((SECONDS - start)) s)" >&2
+      t0=$(date +%s.%N)
+      "$mtif" relatedness --train "$d/train.csv" --test "$d/test.csv" --method "$name" "${flags[@]}" \
+        --out "$runs/R_$name.csv" -q >/dev/null
+      t1=$(date +%s.%N)
+      "$mtif" relatedness --train "$d/train.csv" --test "$d/test.csv" "${model[@]}" --score "$runs/R_$name.csv" \
+        "${truth[@]}" --out "$runs/R.csv" --json "$runs/${cast}_${seed}_$name.json" -q
+      python3 -c "import sys; print(float(sys.argv[2]) - float(sys.argv[1]), ' '.join(sys.argv[3:]))" "$t0" "$t1" \
+        "${flags[@]}" >"$runs/${cast}_${seed}_$name.seconds"
+    done
   done
 done
 
@@ -73,29 +109,55 @@ for features in 3 13; do
     --method surrogate --subset-losses newton --subsets 1000 --out "$runs/R131.csv" --json "$runs/k131_$features.json" -q
 done
 
-python3 - "$runs" "$out/table.json" "$(uname -srm)" "$(nproc)" "${casts[@]}" <<'PYEOF'
-import json, sys, platform
-runs, target, system, cores, casts = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:]
-names = ["mtif", "newton", "retrain", "tag", "gradcos", "surrogate-newton", "surrogate-retrain", "gradient-estimate"]
+python3 - "$runs" "$out/table.json" "$(uname -srm)" "$(nproc)" "$((SECONDS - start))" "${seeds[*]}" "${casts[@]}" <<'PYEOF'
+import json, os, statistics, sys
+runs, target, system, cores, total, seeds, casts = (sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4],
+                                                    int(sys.argv[5]), sys.argv[6].split(), sys.argv[7:])
+names = ["mtif", "newton", "retrain", "tag", "gradcos", "surrogate-newton", "surrogate-retrain", "gradient-estimate",
+         "vmtl", "feedback"]
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
-table = {"machine": f"{cpu}, {cores} cores ({system})", "split_seed": 1, "compare_subsets": 100,
-         "subset_size": 0.5, "casts": {}}
+table = {"machine": f"{cpu}, {cores} cores ({system})", "split_seeds": [int(s) for s in seeds], "compare_subsets": 100,
+         "subset_size": 0.5, "spread": "sample standard deviation over the split seeds", "benchmark_seconds": total,
+         "casts": {}}
+metrics = ["loto_spearman", "loto_spearman_between_tasks", "subsets_spearman", "seconds", "held_out_r2"]
+
+def one_run(cast, seed, n):
+    base = f"{runs}/{cast}_{seed}_{n}"
+    if os.path.exists(base + ".skip"):
+        return {"skipped": open(base + ".skip").read().strip()}
+    j = json.load(open(base + ".json"))
+    v, c = j["versus_retrain"], j["versus_retrained_subsets"]
+    row = {"loto_spearman": v["mean_spearman"], "loto_spearman_between_tasks": v["mean_spearman_between_tasks"],
+           "subsets_spearman": c["mean_spearman"], "seconds": j["seconds"],
+           "_truth": (v["retrain_seconds"], c["retrain_seconds"], len(j["sources"]))}
+    if os.path.exists(base + ".seconds"):  # vmtl/feedback: the network's own training and matrix
+        secs, flags = open(base + ".seconds").read().split(" ", 1)
+        row["seconds"], row["flags"] = float(secs), flags.strip()
+    if "mean_held_out_r2" in j:
+        row["held_out_r2"] = j["mean_held_out_r2"]
+    return row
+
+def summary(values):
+    values = [x for x in values if x is not None]
+    if not values:
+        return None
+    return {"mean": statistics.mean(values), "spread": statistics.stdev(values) if len(values) > 1 else 0.0,
+            "per_seed": values}
+
 for cast in casts:
-    rows = {}
+    rows, truth = {}, None
     for n in names:
-        j = json.load(open(f"{runs}/{cast}_{n}.json"))
-        v, c = j["versus_retrain"], j["versus_retrained_subsets"]
-        row = {"loto_spearman": v["mean_spearman"], "loto_spearman_between_tasks": v["mean_spearman_between_tasks"],
-               "subsets_spearman": c["mean_spearman"], "seconds": j["seconds"]}
-        if "mean_held_out_r2" in j:
-            row["held_out_r2"] = j["mean_held_out_r2"]
-            s = j["settings"]["surrogate"]
-            row["subsets"] = s["subsets"]
-            if "projection" in s:
-                row["projection"] = s["projection"]
-        rows[n] = row
-    table["casts"][cast] = {"tasks": len(j["sources"]), "loto_retrain_seconds": v["retrain_seconds"],
-                            "subsets_retrain_seconds": c["retrain_seconds"], "measures": rows}
+        per_seed = [one_run(cast, s, n) for s in seeds]
+        if "skipped" in per_seed[0]:
+            rows[n] = {"skipped": per_seed[0]["skipped"]}
+            continue
+        truth = truth or [r["_truth"] for r in per_seed]
+        rows[n] = {m: summary([r.get(m) for r in per_seed]) for m in metrics}
+        rows[n] = {m: x for m, x in rows[n].items() if x is not None}
+        if "flags" in per_seed[0]:
+            rows[n]["flags"] = per_seed[0]["flags"]
+    table["casts"][cast] = {"tasks": truth[0][2], "loto_retrain_seconds": summary([t[0] for t in truth]),
+                            "subsets_retrain_seconds": summary([t[1] for t in truth]), "measures": rows}
 table["newton_1000_subsets_131_tasks"] = []
 for features in (3, 13):
     k = json.load(open(f"{runs}/k131_{features}.json"))
@@ -103,15 +165,20 @@ for features in (3, 13):
         "data": f"mtif generate --tasks 131 --features {features} --rows 180 --test-rows 60 --seed 1 (+ intercept)",
         "subset_loss_seconds": k["settings"]["surrogate"]["subset_loss_seconds"], "total_seconds": k["seconds"]})
 json.dump(table, open(target, "w"), indent=1)
-f = lambda x: "n/a" if x is None else f"{x:.3f}"
-print("| cast (tasks) | measure | Spearman vs LOTO | ... other tasks only | Spearman vs 100 retrained subsets | wall s | held-out R^2 |")
+f = lambda s: "n/a" if s is None else f"{s['mean']:.3f} ± {s['spread']:.3f}"
+fs = lambda s: f"{s['mean']:.2f} ± {s['spread']:.2f}"
+print(f"| cast (tasks) | measure | Spearman vs LOTO | ... other tasks only | Spearman vs 100 retrained subsets | wall s | held-out R^2 |")
 print("|---|---|---|---|---|---|---|")
 for cast, c in table["casts"].items():
     for n, r in c["measures"].items():
-        print(f"| {cast} ({c['tasks']}) | {n} | {f(r['loto_spearman'])} | {f(r['loto_spearman_between_tasks'])} | "
-              f"{f(r['subsets_spearman'])} | {r['seconds']:.3f} | {f(r.get('held_out_r2'))} |")
+        label = n + (f" ({r['flags']})" if "flags" in r else "")
+        if "skipped" in r:
+            print(f"| {cast} ({c['tasks']}) | {n} | {r['skipped']} | | | | |")
+            continue
+        print(f"| {cast} ({c['tasks']}) | {label} | {f(r['loto_spearman'])} | {f(r['loto_spearman_between_tasks'])} | "
+              f"{f(r['subsets_spearman'])} | {fs(r['seconds'])} | {f(r.get('held_out_r2'))} |")
 for t in table["newton_1000_subsets_131_tasks"]:
     print(f"\n1,000 Newton subsets at 131 tasks ({t['data']}): {t['subset_loss_seconds']:.2f} s subset losses, "
           f"{t['total_seconds']:.2f} s with the surrogate fit")
-print(f"machine: {table['machine']}")
+print(f"machine: {table['machine']}; whole benchmark: {total} s")
 PYEOF

@@ -57,6 +57,8 @@ std::vector<std::string> split_csv_line(const std::string& line, const std::stri
   return fields;
 }
 
+}  // namespace
+
 // A relatedness file of `mtif relatedness --out` (source_task,target_task,
 // loss_change_if_removed; any method) as the K x K matrix R[l][k] over the
 // training tasks; every off-diagonal pair must be there exactly once.
@@ -104,6 +106,8 @@ MatrixXd read_relatedness_file(const std::string& path, const std::vector<std::s
                                     path, tasks[l], tasks[k]));
   return r;
 }
+
+namespace {
 
 // The --valid rows, checked against the training file's columns and tasks.
 Dataset read_valid(const std::string& path, const Dataset& train, const DataOptions& data) {

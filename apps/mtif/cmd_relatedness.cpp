@@ -224,6 +224,22 @@ void resolve_subset_losses(const std::string& method, const CLI::App* cmd, Subse
   subsets.losses = "gradient";
 }
 
+// --score: the matrix of a relatedness file, restricted to the target tasks'
+// columns. Measures such as vmtl write no diagonal (a task is not its own source):
+// it counts as 0, so the ranks over the other tasks are the file's own.
+static Relatedness scored_relatedness(const std::string& path, const std::vector<std::string>& tasks,
+                                      const Targets& targets) {
+  const MatrixXd all = read_relatedness_file(path, tasks);
+  Relatedness r;
+  r.method = "score";
+  r.matrix.resize(all.rows(), targets.size());
+  for (int t = 0; t < targets.size(); ++t) r.matrix.col(t) = all.col(targets.task[t]);
+  for (int k = 0; k < r.matrix.rows(); ++k)
+    for (int t = 0; t < targets.size(); ++t)
+      if (std::isnan(r.matrix(k, t))) r.matrix(k, t) = 0;
+  return r;
+}
+
 Relatedness linear_relatedness(const std::string& method, const LinearModel& model, const Dataset& train,
                                const Dataset& test, const Targets& targets, const TrajectoryConfig& trajectory,
                                const SubsetOptions& subsets, nlohmann::json& details, bool quiet) {
@@ -237,7 +253,7 @@ void register_relatedness(CLI::App& app) {
     DataOptions data;
     ModelOptions model;
     OutputOptions out;
-    std::string method = "mtif", matrix_path;
+    std::string method = "mtif", matrix_path, scored_path;
     bool validate = false;
     TrajectoryConfig trajectory;
     NetworkTrajectory network_trajectory;
@@ -269,6 +285,10 @@ void register_relatedness(CLI::App& app) {
                   "tag/gradcos, --model mlp: measure before every s-th optimiser step of the fit's own training run "
                   "(steps 0, s, 2s, ...)")
       ->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--score", o->scored_path,
+                  "linear model: read R from this file (an --out of any method, e.g. vmtl or feedback, which model "
+                  "other networks) instead of computing it, and score it against this model's truth (--validate, "
+                  "--compare-subsets); a missing diagonal counts as 0");
   cmd->add_flag("--validate", o->validate, "also retrain without each task and report the agreement in --json");
   add_linear_relatedness_options(cmd, o->trajectory, o->subsets);
   cmd->add_option("--compare-subsets", o->subsets.compare,
@@ -289,6 +309,9 @@ void register_relatedness(CLI::App& app) {
     const bool subset_work = is_surrogate_method(o->method) || o->subsets.compare > 0;
     if (subset_work && (is_mtl_model(o->method) || is_mtl_model(o->model.model) || is_network_model(o->model)))
       throw std::invalid_argument("--method surrogate/gradient-estimate and --compare-subsets are for the linear model");
+    if (!o->scored_path.empty() && (is_surrogate_method(o->method) || o->method == "tag" || o->method == "gradcos" ||
+                                    is_mtl_model(o->method) || is_network_model(o->model)))
+      throw std::invalid_argument("--score reads its matrix from the file: give no --method, and the linear model");
     if (is_mtl_model(o->method)) return mtl_relatedness(o->data, o->model, o->out, o->method, o->matrix_path);
     if (is_mtl_model(o->model.model))
       throw std::invalid_argument("--model " + o->model.model + " gives its own matrix: use --method " + o->model.model);
@@ -309,8 +332,10 @@ void register_relatedness(CLI::App& app) {
     if ((o->method == "tag" || o->method == "gradcos") && !o->model.model_file.empty())
       throw std::invalid_argument("--method tag/gradcos trains its own trajectory: drop --model-file");
     nlohmann::json details;
-    Relatedness r = linear_relatedness(o->method, run.model, run.data.train, run.data.test, targets, o->trajectory,
-                                       o->subsets, details, o->out.quiet);
+    Relatedness r = o->scored_path.empty()
+                        ? linear_relatedness(o->method, run.model, run.data.train, run.data.test, targets,
+                                             o->trajectory, o->subsets, details, o->out.quiet)
+                        : scored_relatedness(o->scored_path, run.data.train.task_names, targets);
     write_relatedness(o->matrix_path, r, targets, run.data.train.task_names);
     if (!o->out.quiet && targets.size() == run.data.train.num_tasks()) {
       std::cout << fmt::format("task relatedness by {} ({:.3f} s); row = task removed, column = task affected:\n",
@@ -319,7 +344,8 @@ void register_relatedness(CLI::App& app) {
     }
     if (!o->out.json.empty()) {
       nlohmann::json settings = settings_json(o->data, o->model);
-      settings["method"] = o->method;
+      settings["method"] = o->scored_path.empty() ? nlohmann::json(o->method) : nlohmann::json("score");
+      if (!o->scored_path.empty()) settings["scored_file"] = o->scored_path;
       if (!details.is_null()) settings[is_surrogate_method(o->method) ? "surrogate" : "trajectory"] = details;
       nlohmann::json j = {{"command", "relatedness"}, {"settings", settings},     {"matrix", matrix_to_json(r.matrix)},
                           {"output", o->matrix_path},  {"seconds", r.seconds},     {"timings", run.timings},  {"warnings", run.warnings},

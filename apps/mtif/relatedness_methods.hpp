@@ -42,4 +42,8 @@ Relatedness linear_relatedness(const std::string& method, const LinearModel& mod
                                const Dataset& test, const Targets& targets, const TrajectoryConfig& trajectory,
                                const SubsetOptions& subsets, nlohmann::json& details, bool quiet);
 
+// A relatedness file of `mtif relatedness --out` (any method) as the K x K matrix
+// R[l][k] over `tasks` (cmd_group.cpp); a missing diagonal entry is NaN.
+MatrixXd read_relatedness_file(const std::string& path, const std::vector<std::string>& tasks);
+
 }  // namespace mtif::cli

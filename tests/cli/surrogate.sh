@@ -66,6 +66,27 @@ refused() {  # refused NEEDLE ARGS...: non-zero exit, one line naming NEEDLE, no
   grep -qF -- "$needle" "$WORK/err.txt" || fail "stderr lacks '$needle' for $*: $(cat "$WORK/err.txt")"
   [ ! -e "$WORK/R_bad.csv" ] || fail "output written although $* was refused"
 }
+# --score: a relatedness file scored against the linear model's truth gives the numbers of the
+# method that wrote it (here newton, computed directly with the same truth flags).
+"$MTIF" relatedness "${data[@]}" --method newton --validate --compare-subsets 40 --out "$WORK/R_n2.csv" \
+  --json "$WORK/newton.json" -q
+"$MTIF" relatedness "${data[@]}" --score "$WORK/R_n2.csv" --validate --compare-subsets 40 --out "$WORK/R_scored.csv" \
+  --json "$WORK/scored.json" -q
+cmp -s "$WORK/R_n2.csv" "$WORK/R_scored.csv" || fail "--score rewrote a different matrix"
+"$PY" - "$WORK/newton.json" "$WORK/scored.json" <<'PYEOF'
+import json, sys
+n, s = (json.load(open(p)) for p in sys.argv[1:3])
+assert s["settings"]["method"] == "score" and s["settings"]["scored_file"].endswith("R_n2.csv")
+for key in ("mean_spearman", "mean_spearman_between_tasks"):
+    assert abs(n["versus_retrain"][key] - s["versus_retrain"][key]) < 1e-12, key
+assert abs(n["versus_retrained_subsets"]["mean_spearman"] - s["versus_retrained_subsets"]["mean_spearman"]) < 1e-12
+PYEOF
+# Without a diagonal (as vmtl writes none for some tasks) the file still scores; a missing pair is refused.
+grep -v "^task1,task1," "$WORK/R_n2.csv" >"$WORK/R_nodiag.csv"
+"$MTIF" relatedness "${data[@]}" --score "$WORK/R_nodiag.csv" --validate --out "$WORK/R_scored.csv" -q
+grep -v "^task1,task2," "$WORK/R_n2.csv" >"$WORK/R_gap.csv"
+refused "R_gap.csv: no entry for source task1 on target task2" --score "$WORK/R_gap.csv"
+refused "--score reads its matrix from the file" --score "$WORK/R_n2.csv" --method tag
 refused "gradient-estimate uses --subset-losses gradient" --method gradient-estimate --subset-losses newton
 refused "--subsets" --method surrogate --subsets 1
 refused "--subset-size" --method surrogate --subset-size 0
