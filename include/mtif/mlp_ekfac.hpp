@@ -14,11 +14,10 @@
 // is approximated by C_EKFAC^-1 and border() returns zero. Weight decay and
 // damping are added to the corrected eigenvalues, which is exact in that basis.
 //
-// Any network, the built-in MLP being one instance: every nn.Linear and
-// nn.Conv2d call on shared weights in its forward pass is a layer (Conv2d by
-// its image patches, KFC: Grosse & Martens 2016; a TorchScript module's are
-// found in its graph), the factors are accumulated in row chunks, and the
-// heads' blocks come from exact Gauss-Newton products. Shared
+// Any other network (a TorchScript module): every nn.Linear and nn.Conv2d
+// call on shared weights found in its graph is a layer (Conv2d by its image
+// patches, KFC: Grosse & Martens 2016), the factors are accumulated in row
+// chunks, and the heads' blocks come from exact Gauss-Newton products. Shared
 // parameters that no such layer covers (norms, embeddings, a weight used
 // twice) keep only weight decay and damping, (wd + damping) I: their
 // curvature is ignored, and warnings() names them.
@@ -60,7 +59,8 @@ class MlpEkfacSolver : public BlockInverse {
   const std::vector<Layer>& layers() const { return layers_; }  // trunk layers, input first
 
  private:
-  void factor(const MlpModel& model, const Dataset& train, double damping);  // every network, one path
+  void factor_builtin_mlp(const MlpModel& model, const Dataset& train, double damping);
+  void factor_network(const MlpModel& model, const Dataset& train, double damping);
 
   std::vector<Layer> layers_;
   std::vector<std::pair<Index, Index>> uncovered_;  // (offset, size) in gamma: (wd + damping) I

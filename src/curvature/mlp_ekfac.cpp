@@ -42,6 +42,12 @@ std::vector<torch::Tensor> output_hessian_factors(HeadKind head, const torch::Te
   throw std::logic_error("unknown head kind");
 }
 
+MatrixXd with_ones(const MatrixXd& a) {
+  MatrixXd out(a.rows(), a.cols() + 1);
+  out << a, VectorXd::Ones(a.rows());
+  return out;
+}
+
 MatrixXd eigenvectors(const MatrixXd& m) {
   Eigen::SelfAdjointEigenSolver<MatrixXd> eig(m);
   if (eig.info() != Eigen::Success) throw std::runtime_error("EK-FAC: eigendecomposition failed");
@@ -51,7 +57,78 @@ MatrixXd eigenvectors(const MatrixXd& m) {
 
 MlpEkfacSolver::MlpEkfacSolver(const MlpModel& model, const Dataset& train, double damping)
     : shift_(model.config().weight_decay + damping), shared_size_(model.shared_size()) {
-  factor(model, train, damping);
+  if (as_mlp(model.impl())) factor_builtin_mlp(model, train, damping);
+  else factor_network(model, train, damping);
+}
+
+void MlpEkfacSolver::factor_builtin_mlp(const MlpModel& model, const Dataset& train, double damping) {
+  const MlpImpl& net = require_mlp(model.impl(), "EK-FAC");
+  const double shift = net.config.weight_decay + damping;
+  Index offset = 0;
+  auto t0 = Clock::now();
+  TorchData data = to_torch(train);
+  LayerTrace trace = trace_forward(net, data.x, data.task_begin);
+  torch::Tensor f = trace.outputs.detach();
+  auto factors = output_hessian_factors(net.config.head, f, data.row_weight);
+  // Pre-activation pseudo-gradients per layer and per factor column.
+  std::vector<std::vector<MatrixXd>> deltas(trace.preactivations.size());
+  for (const auto& u : factors) {
+    auto g = torch::autograd::grad({trace.outputs}, trace.preactivations, {u}, true);
+    for (size_t l = 0; l < g.size(); ++l) deltas[l].push_back(to_eigen(g[l]));
+  }
+  std::vector<MatrixXd> inputs;
+  for (const auto& a : trace.inputs) inputs.push_back(with_ones(to_eigen(a)));
+  // Heads: exact blocks from the trunk features and Lambda.
+  MatrixXd h = to_eigen(trace.features);
+  const Index out = f.size(1);
+  MatrixXd lambda_flat(f.size(0), out * out);
+  {
+    MatrixXd lam = MatrixXd::Zero(f.size(0), out * out);
+    for (const auto& u : factors) {
+      MatrixXd ue = to_eigen(u);
+      for (Index c = 0; c < out; ++c)
+        for (Index c2 = 0; c2 < out; ++c2) lam.col(c * out + c2) += ue.col(c).cwiseProduct(ue.col(c2));
+    }
+    lambda_flat = lam;
+  }
+  for (int k = 0; k < train.num_tasks(); ++k) {
+    const Index begin = train.task_begin[k], n_k = train.task_rows(k);
+    head_factors_.emplace_back(
+        linear_head_block(h.middleRows(begin, n_k), lambda_flat.middleRows(begin, n_k), out, shift));
+    head_sizes_.push_back(model.head_size(k));
+    if (head_factors_.back().info() != Eigen::Success || !head_factors_.back().isPositive())
+      throw std::runtime_error(fmt::format("head block A_{} is not positive definite: add --damping", k));
+  }
+  timings_.factors_s = seconds_since(t0);
+
+  for (size_t l = 0; l < inputs.size(); ++l) {
+    const MatrixXd& a = inputs[l];
+    Layer layer;
+    layer.name = fmt::format("trunk layer {}", l + 1);
+    layer.in = a.cols() - 1;
+    layer.out = deltas[l][0].cols();
+    layer.weight_offset = offset;
+    layer.bias_offset = offset + layer.out * layer.in;
+    offset += layer.out * (layer.in + 1);
+    auto t1 = Clock::now();
+    MatrixXd input_moment = a.transpose() * a / double(a.rows());
+    MatrixXd grad_moment = MatrixXd::Zero(layer.out, layer.out);
+    for (const auto& d : deltas[l]) grad_moment.noalias() += d.transpose() * d;
+    timings_.factors_s += seconds_since(t1);
+    auto t2 = Clock::now();
+    layer.input_basis = eigenvectors(input_moment);
+    layer.grad_basis = eigenvectors(grad_moment);
+    timings_.eigen_s += seconds_since(t2);
+    // Corrected eigenvalues: sum_r sum_c ((Q_S^T d_rc)_i (Q_A^T a_r)_j)^2.
+    auto t3 = Clock::now();
+    MatrixXd rotated_inputs = (a * layer.input_basis).array().square().matrix();
+    layer.eigenvalues = MatrixXd::Zero(layer.out, layer.in + 1);
+    for (const auto& d : deltas[l])
+      layer.eigenvalues.noalias() += (d * layer.grad_basis).array().square().matrix().transpose() * rotated_inputs;
+    layer.eigenvalues.array() += shift;
+    timings_.correction_s += seconds_since(t3);
+    layers_.push_back(std::move(layer));
+  }
 }
 
 namespace {
@@ -98,7 +175,7 @@ void for_each_chunk(const TorchData& data, Visit visit) {
 }
 }  // namespace
 
-void MlpEkfacSolver::factor(const MlpModel& model, const Dataset& train, double damping) {
+void MlpEkfacSolver::factor_network(const MlpModel& model, const Dataset& train, double damping) {
   const NetworkImpl& net = model.impl();
   auto t0 = Clock::now();
   TorchData data = to_torch(train);
@@ -167,14 +244,7 @@ void MlpEkfacSolver::factor(const MlpModel& model, const Dataset& train, double 
     auto deltas = layer_deltas(trace, output_hessian_factors(net.config.head, trace.outputs.detach(), w));
     for (size_t l = 0; l < layers_.size(); ++l) {
       torch::Tensor a = with_bias_row(trace.layers[l].input, layers_[l].bias_offset >= 0);  // rows x in' x P
-      if (a.size(2) == 1) {
-        // One position (Linear): G_r is the outer product of the rotated delta and input, so
-        // sum_r G_r^2 = (Q_S^T d)^2^T (Q_A^T a)^2, without forming rows x out x in'.
-        torch::Tensor input_sq = a.squeeze(2).mm(qa[l]).square();  // rows x in'
-        for (const auto& d : deltas[l]) corrected[l] += d.squeeze(2).mm(qs[l]).square().t().mm(input_sq);
-        continue;
-      }
-      torch::Tensor a_rotated = torch::matmul(qa[l].t(), a);  // rows x in' x P
+      torch::Tensor a_rotated = torch::matmul(qa[l].t(), a);                                 // rows x in' x P
       for (const auto& d : deltas[l]) {
         torch::Tensor g = torch::matmul(torch::matmul(qs[l].t(), d), a_rotated.transpose(1, 2));  // rows x out x in'
         corrected[l] += g.square().sum(0);

@@ -18,8 +18,6 @@ struct MlpImpl : NetworkImpl {
   const std::vector<torch::Tensor>& shared_parameters() const override { return trunk; }
   torch::Tensor outputs(const torch::Tensor& x, const RowTasks& rows) const override;
   std::string describe() const override;
-  // Every trunk layer is a Linear layer: EK-FAC's generic path covers the whole trunk.
-  KroneckerTrace kronecker_trace(const torch::Tensor& x, const RowTasks& rows) const override;
 
   torch::Tensor features(const torch::Tensor& x) const;  // trunk output
   torch::Tensor head_outputs(const torch::Tensor& z, const RowTasks& rows) const;

@@ -184,23 +184,6 @@ LayerTrace trace_forward(const MlpImpl& net, const torch::Tensor& x, const std::
   return t;
 }
 
-KroneckerTrace MlpImpl::kronecker_trace(const torch::Tensor& x, const RowTasks& rows) const {
-  KroneckerTrace t;
-  torch::Tensor a = x;
-  for (size_t j = 0; j + 1 < trunk.size(); j += 2) {
-    KroneckerLayer layer;
-    layer.name = fmt::format("trunk layer {}", j / 2 + 1);
-    layer.weight = int(j);
-    layer.bias = int(j + 1);
-    layer.input = a.detach().unsqueeze(2);  // rows x in x 1 position
-    layer.output = torch::addmm(trunk[j + 1], a, trunk[j].t());
-    a = activate(config.activation, layer.output);
-    t.layers.push_back(std::move(layer));
-  }
-  t.outputs = head_outputs(a, rows);
-  return t;
-}
-
 TorchData to_torch(const Dataset& data, const VectorXd* weight) {
   using RowMajor = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
   RowMajor x = data.X;
