@@ -244,7 +244,14 @@ void MlpEkfacSolver::factor_network(const MlpModel& model, const Dataset& train,
     auto deltas = layer_deltas(trace, output_hessian_factors(net.config.head, trace.outputs.detach(), w));
     for (size_t l = 0; l < layers_.size(); ++l) {
       torch::Tensor a = with_bias_row(trace.layers[l].input, layers_[l].bias_offset >= 0);  // rows x in' x P
-      torch::Tensor a_rotated = torch::matmul(qa[l].t(), a);                                 // rows x in' x P
+      if (a.size(2) == 1) {
+        // One position (Linear): G_r is the outer product of the rotated delta and input, so
+        // sum_r G_r^2 = (Q_S^T d)^2^T (Q_A^T a)^2, without forming rows x out x in'.
+        torch::Tensor input_sq = a.squeeze(2).mm(qa[l]).square();  // rows x in'
+        for (const auto& d : deltas[l]) corrected[l] += d.squeeze(2).mm(qs[l]).square().t().mm(input_sq);
+        continue;
+      }
+      torch::Tensor a_rotated = torch::matmul(qa[l].t(), a);  // rows x in' x P
       for (const auto& d : deltas[l]) {
         torch::Tensor g = torch::matmul(torch::matmul(qs[l].t(), d), a_rotated.transpose(1, 2));  // rows x out x in'
         corrected[l] += g.square().sum(0);
