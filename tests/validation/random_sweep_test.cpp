@@ -370,6 +370,15 @@ class ProblemCheck {
   void compare(const std::string& check, const std::string& what, double error, double tolerance, double magnitude) {
     CheckStats& s = stats_[check];
     ++s.compared;
+    if (!std::isfinite(tolerance)) {
+      // The bound itself overflowed (e.g. the loss-Lipschitz constant at 1e6 feature scale):
+      // it says nothing, so the comparison is neither passed nor failed, and the problem is
+      // counted as beyond double precision.
+      out_.unverifiable = true;
+      out_.messages.push_back(check + " not verified: " + what + ": its tolerance bound is " + fmt(tolerance) +
+                              " (error " + fmt(error) + ")");
+      return;
+    }
     if (tolerance < 0.01 * magnitude) ++s.informative;
     const double ratio = tolerance > 0 ? error / tolerance : (error > 0 ? INFINITY : 0);
     if (std::isfinite(ratio)) s.worst_ratio = std::max(s.worst_ratio, ratio);
