@@ -21,28 +21,7 @@ measures=(${MEASURES:-mtif newton retrain tag gradcos surrogate gradient-estimat
 [ -x "$mtif" ] || { echo "bench/grouping.sh: no $mtif (build first)" >&2; exit 1; }
 runs="$(mktemp -d)"; trap 'rm -rf "$runs"' EXIT
 
-# The image casts of bench/surrogate_table.sh, one folder per split seed (the sampling seed).
-image_cast() {
-  local cast="$1" seed="$2" d="$data/$1/seed$2"
-  [ -s "$d/test.csv" ] && return 0
-  case "$cast" in
-    fashion-ovr) "$mtif" images --source fashion-mnist --data-dir "$data/fashion-mnist" --pool 4 --train-pos 100 \
-      --train-neg 100 --valid-fraction 0.2 --valid-pos 500 --valid-neg 500 --test-pos 500 --test-neg 500 \
-      --seed "$seed" --out-dir "$d" -q ;;
-    digits-ovr) "$mtif" images --source mnist-digits --data-dir "$data/mnist-digits" --pool 4 --train-pos 100 \
-      --train-neg 100 --valid-fraction 0.5 --valid-pos 300 --valid-neg 300 --test-pos 150 --test-neg 150 \
-      --seed "$seed" --out-dir "$d" -q ;;
-  esac
-}
-model_args() {
-  case "$1" in
-    oj-brands) echo "--intercept --lambda-task 0.01 --lambda-shared 0.01" ;;
-    oj-stores) echo "--intercept --lambda-task 0.1 --lambda-shared 0.001" ;;
-    chem97) echo "--intercept --lambda-task 1 --lambda-shared 0.1" ;;
-    fashion-ovr) echo "--loss logistic --intercept --lambda-task 0.001 --lambda-shared 0.01" ;;
-    digits-ovr) echo "--loss logistic --intercept --lambda-task 0.0003 --lambda-shared 0.1" ;;
-  esac
-}
+source "$root/bench/casts.sh"  # image_cast, model_args
 measure_args() {
   case "$1" in
     surrogate) echo "--method surrogate --subset-losses newton" ;;  # Newton subset losses: = retrain for squared loss

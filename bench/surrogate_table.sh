@@ -24,29 +24,7 @@ seeds=(${SEEDS:-1 2 3})
 mkdir -p "$out"
 runs="$(mktemp -d)"; trap 'rm -rf "$runs"' EXIT
 
-# The image casts and penalties of bench/selection.sh (penalties chosen there by validation loss),
-# one folder per split seed (the sampling seed), as in bench/grouping.sh.
-image_cast() {
-  local cast="$1" seed="$2" d="$data/$1/seed$2"
-  [ -s "$d/test.csv" ] && return 0
-  case "$cast" in
-    fashion-ovr) "$mtif" images --source fashion-mnist --data-dir "$data/fashion-mnist" --pool 4 --train-pos 100 \
-      --train-neg 100 --valid-fraction 0.2 --valid-pos 500 --valid-neg 500 --test-pos 500 --test-neg 500 \
-      --seed "$seed" --out-dir "$d" -q ;;
-    digits-ovr) "$mtif" images --source mnist-digits --data-dir "$data/mnist-digits" --pool 4 --train-pos 100 \
-      --train-neg 100 --valid-fraction 0.5 --valid-pos 300 --valid-neg 300 --test-pos 150 --test-neg 150 \
-      --seed "$seed" --out-dir "$d" -q ;;
-  esac
-}
-model_args() {
-  case "$1" in
-    oj-brands) echo "--intercept --lambda-task 0.01 --lambda-shared 0.01" ;;
-    oj-stores) echo "--intercept --lambda-task 0.1 --lambda-shared 0.001" ;;
-    chem97) echo "--intercept --lambda-task 1 --lambda-shared 0.1" ;;
-    fashion-ovr) echo "--loss logistic --intercept --lambda-task 0.001 --lambda-shared 0.01" ;;
-    digits-ovr) echo "--loss logistic --intercept --lambda-task 0.0003 --lambda-shared 0.1" ;;
-  esac
-}
+source "$root/bench/casts.sh"  # image_cast, model_args
 # name|relatedness flags
 measures=(
   "mtif|--method mtif"
