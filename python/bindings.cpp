@@ -26,6 +26,7 @@
 
 #include "mtif/block_schur_solver.hpp"
 #include "mtif/csv_reader.hpp"
+#include "mtif/row_indices.hpp"
 #include "mtif/linear_curvature.hpp"
 #include "mtif/linear_influence.hpp"
 #include "mtif/linear_model.hpp"
@@ -169,9 +170,7 @@ class LinearEngine {
     Targets targets;
     {
       py::gil_scoped_release release;
-      for (Index r : rows)
-        if (r < 0 || r >= train_->num_rows())
-          throw std::invalid_argument(fmt::format("row {} is outside 0..{}", r, train_->num_rows() - 1));
+      check_row_indices(rows, train_->num_rows());
       DatasetPtr test = prepared(test_in);
       auto start = std::chrono::steady_clock::now();
       targets = make_targets(*test, kind);

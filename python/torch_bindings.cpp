@@ -20,6 +20,7 @@
 #include <memory>
 
 #include "mtif/csv_reader.hpp"
+#include "mtif/row_indices.hpp"
 #include "mtif/mlp_influence.hpp"
 #include "mtif/mlp_model.hpp"
 #include "mtif/mlp_validation.hpp"
@@ -130,9 +131,7 @@ class NetworkEngine {
     {
       py::gil_scoped_release release;
       check(*test);
-      for (Index r : rows)
-        if (r < 0 || r >= train_->num_rows())
-          throw std::invalid_argument(fmt::format("row {} is outside 0..{}", r, train_->num_rows() - 1));
+      check_row_indices(rows, train_->num_rows());
       targets = make_targets(*test, kind);
       auto start = std::chrono::steady_clock::now();
       actual = mlp_leave_one_out(*model_, *train_, *test, targets, rows, protocol_from(settings_));

@@ -3,6 +3,7 @@
 #include <stdexcept>
 #include <string_view>
 
+#include "mtif/row_indices.hpp"
 #include "mtif/validation.hpp"
 
 namespace mtif {
@@ -40,6 +41,12 @@ std::vector<Index> parse_row_spec(const std::string& spec, Index n) {
   rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
   if (rows.empty()) throw std::invalid_argument("bad row list '" + spec + "': no rows");
   return rows;
+}
+
+void check_row_indices(const std::vector<Index>& rows, Index n) {
+  for (Index r : rows)
+    if (r < 0 || r >= n)
+      throw std::invalid_argument("row " + std::to_string(r) + " is outside 0.." + std::to_string(n - 1));
 }
 
 }  // namespace mtif
