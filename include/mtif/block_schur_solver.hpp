@@ -27,6 +27,8 @@ class BlockSchurSolver : public BlockInverse {
     return hessian_.B[k].transpose() * task_side;
   }
   MatrixXd solve_schur(const MatrixXd& rhs) const override { return schur_factor_.solve(rhs); }
+  // With BlockHessian::task_ridge: (gamma_side - task_side) + ridge A_k^-1 task_side.
+  MatrixXd partial_out(int k, const MatrixXd& task_side, const MatrixXd& gamma_side) const override;
   std::vector<std::string> warnings() const override { return warnings_; }
 
   const BlockHessian& hessian() const { return hessian_; }

@@ -93,7 +93,7 @@ struct TrainBlock {
 TrainBlock train_block(const BlockInverse& solver, int l, Index d) {
   TrainBlock b;
   b.A_inv = solver.solve_task(l, MatrixXd::Identity(d, d));
-  b.P = MatrixXd::Identity(d, d) - solver.border_t(l, b.A_inv);
+  b.P = solver.partialling_matrix(l, d);
   return b;
 }
 
@@ -171,7 +171,7 @@ class LinearScorer {
       MatrixXd a(d_, ts.size());
       for (size_t j = 0; j < ts.size(); ++j) a.col(j) = targets_.gradient.col(ts[j]);
       MatrixXd solved = solver_.solve_task(k, a);
-      MatrixXd q = a - solver_.border_t(k, solved);
+      MatrixXd q = solver_.partial_out(k, a, a);
       for (size_t j = 0; j < ts.size(); ++j) {
         A_inv_a_.col(ts[j]) = solved.col(j);
         Q.col(ts[j]) = q.col(j);
@@ -189,7 +189,7 @@ class LinearScorer {
     std::vector<MatrixXd> D(K);
     for (int k = 0; k < K; ++k)
       if (!targets_of_task_[k].empty())
-        D[k] = MatrixXd::Identity(d_, d_) - solver_.solve_task(k, solver_.border(k, MatrixXd::Identity(d_, d_)));
+        D[k] = solver_.partialling_matrix(k, d_).transpose();  // I - A_k^-1 B_k
     factor_offset_.assign(targets_.size() + 1, 0);
     for (int t = 0; t < targets_.size(); ++t)
       factor_offset_[t + 1] = factor_offset_[t] + targets_.curvature_factor[t].rows();
@@ -216,12 +216,14 @@ class LinearScorer {
       for (Index i = 0; i < n_l; ++i) {
         double h_lev = curvature_(begin + i) * lev(i);
         double denominator = norm - h_lev;
-        if (!(denominator > 0))
+        // Other losses: the one-step Newton approximation, which a refit would not reproduce anyway.
+        // With positive lambdas a removal never makes the Hessian singular, so for the squared
+        // loss a denominator at or below zero is rounding near unit leverage: the refit decides.
+        const bool near_unit = denominator < kRefitGap * norm && model_.config.loss == LossKind::Squared;
+        if (!(denominator > 0) && !near_unit)
           throw std::runtime_error(fmt::format("row {} has leverage {:.6g} >= n = {}: its removal makes the Hessian "
                                                "singular; raise the lambdas",
                                                train_.file_row[begin + i], h_lev, norm));
-        // Other losses: the one-step Newton approximation, which a refit would not reproduce anyway.
-        const bool near_unit = denominator < kRefitGap * norm && model_.config.loss == LossKind::Squared;
         scale(i) = near_unit ? refit_scale(begin + i, norm) : derivative_(begin + i) / denominator;
         out_.leverage(train_.file_row[begin + i]) = h_lev / norm;
       }

@@ -366,6 +366,7 @@ BlockHessian block_hessian_from_gram(const GramSums& sums, const LinearConfig& c
   const Index d = sums.xtx.empty() ? 0 : sums.xtx[0].rows();
   BlockHessian h;
   h.C = config.lambda_shared * MatrixXd::Identity(d, d);
+  h.task_ridge = config.lambda_task;  // A_k = B_k + lambda_task I
   for (int k = 0; k < K; ++k) {
     MatrixXd G = sums.xtx[k] / double(sums.n[k]);
     h.A.push_back(G + config.lambda_task * MatrixXd::Identity(d, d));
@@ -463,7 +464,7 @@ StreamingScorer::StreamingScorer(const LinearModel& model, const BlockInverse& s
     MatrixXd a(d, ts.size());
     for (size_t j = 0; j < ts.size(); ++j) a.col(j) = targets.gradient.col(ts[j]);
     MatrixXd solved = solver.solve_task(k, a);
-    MatrixXd q = a - solver.border_t(k, solved);
+    MatrixXd q = solver.partial_out(k, a, a);
     for (size_t j = 0; j < ts.size(); ++j) {
       A_inv_a_.col(ts[j]) = solved.col(j);
       Q.col(ts[j]) = q.col(j);
@@ -472,8 +473,7 @@ StreamingScorer::StreamingScorer(const LinearModel& model, const BlockInverse& s
   V_ = solver.solve_schur(Q);
   Pt_.resize(K);
   for (int l = 0; l < K; ++l) {
-    MatrixXd A_inv = solver.solve_task(l, MatrixXd::Identity(d, d));
-    Pt_[l] = (MatrixXd::Identity(d, d) - solver.border_t(l, A_inv)).transpose();
+    Pt_[l] = solver.partialling_matrix(l, d).transpose();
   }
 }
 

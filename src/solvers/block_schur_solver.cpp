@@ -25,6 +25,11 @@ std::string ill_conditioned(const std::string& what, double rcond) {
 
 }  // namespace
 
+MatrixXd BlockSchurSolver::partial_out(int k, const MatrixXd& task_side, const MatrixXd& gamma_side) const {
+  if (hessian_.task_ridge <= 0) return BlockInverse::partial_out(k, task_side, gamma_side);
+  return (gamma_side - task_side) + hessian_.task_ridge * task_factors_[k].solve(task_side);
+}
+
 BlockSchurSolver::BlockSchurSolver(BlockHessian hessian, std::vector<std::string> task_names)
     : hessian_(std::move(hessian)) {
   const int K = hessian_.num_tasks();
