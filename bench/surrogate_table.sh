@@ -7,7 +7,7 @@
 # R^2; then mean and spread (sample standard deviation) over the seeds. VMTL and feedback MTL
 # train networks of their own: their matrices are scored (relatedness --score) against the SAME
 # truth, the linear model's retraining on that cast. Then the timing of 1,000 Newton subsets at
-# 131 tasks (generated data of Chem97's shape). Writes bench/results/surrogate/table.json
+# 131 tasks (bench/newton_subsets.sh: real chem97-all, and generated data). Writes bench/results/surrogate/table.json
 # (summaries only; casts of earlier runs that this run did not measure are kept, each with its
 # run's date, machine and companions) and prints the markdown table.
 #
@@ -22,6 +22,8 @@ casts=("$@"); [ ${#casts[@]} -gt 0 ] || casts=(oj-brands oj-stores chem97 fashio
 mtif="$build/mtif"; data="${DATA_DIR:-$root/data}"; out="$root/bench/results/surrogate"
 seeds=(${SEEDS:-1 2 3})
 [ -x "$mtif" ] || { echo "bench/surrogate_table.sh: no $mtif (build first)" >&2; exit 1; }
+[ -s "$data/chem97-all/seed1/train.csv" ] ||
+  { echo "bench/surrogate_table.sh: $data/chem97-all missing: run scripts/fetch_data.sh --real" >&2; exit 1; }
 mkdir -p "$out"
 # The per-run files are kept when the script fails (a failed summary need not cost the whole run).
 runs="$(mktemp -d)"; trap 'if [ $? = 0 ]; then rm -rf "$runs"; else echo "bench/surrogate_table.sh: run files kept in $runs" >&2; fi' EXIT
@@ -81,13 +83,9 @@ for cast in "${casts[@]}"; do
   done
 done
 
-# 1,000 Newton subsets at 131 tasks: Chem97's shape (3 features + intercept, ~180 train rows per
-# task), and with the orange-juice casts' 13 features.
-for features in 3 13; do
-  "$mtif" generate --tasks 131 --features $features --rows 180 --test-rows 60 --seed 1 --out-dir "$runs/k131_$features" -q
-  "$mtif" relatedness --train "$runs/k131_$features/train.csv" --test "$runs/k131_$features/test.csv" --intercept \
-    --method surrogate --subset-losses newton --subsets 1000 --out "$runs/R131.csv" --json "$runs/k131_$features.json" -q
-done
+# 1,000 Newton subsets at 131 tasks: real chem97-all and generated data of its shape
+# (bench/newton_subsets.sh writes newton_subsets.json; the table keeps a copy).
+"$root/bench/newton_subsets.sh" "$build" >&2
 
 commit="$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
 git -C "$root" diff --quiet HEAD -- src apps 2>/dev/null || commit="$commit (with uncommitted changes to src/ or apps/)"
@@ -154,13 +152,9 @@ for cast in casts:
     table["casts"][cast] = {"tasks": truth[0][2], "loto_retrain_seconds": summary([t[0] for t in truth]),
                             "subsets_retrain_seconds": summary([t[1] for t in truth]), "measures": rows,
                             "run": this_run}
-table["newton_1000_subsets_131_tasks_run"] = this_run
-table["newton_1000_subsets_131_tasks"] = []
-for features in (3, 13):
-    k = json.load(open(f"{runs}/k131_{features}.json"))
-    table["newton_1000_subsets_131_tasks"].append({
-        "data": f"mtif generate --tasks 131 --features {features} --rows 180 --test-rows 60 --seed 1 (+ intercept)",
-        "subset_loss_seconds": k["settings"]["surrogate"]["subset_loss_seconds"], "total_seconds": k["seconds"]})
+order = ["oj-brands", "oj-stores", "chem97", "fashion-ovr", "digits-ovr"]  # the page's order, whichever run measured them
+table["casts"] = dict(sorted(table["casts"].items(), key=lambda c: order.index(c[0]) if c[0] in order else len(order)))
+table["newton_1000_subsets_131_tasks"] = json.load(open(os.path.join(os.path.dirname(target), "newton_subsets.json")))
 json.dump(table, open(target, "w"), indent=1)
 f = lambda s: "n/a" if s is None else f"{s['mean']:.3f} ± {s['spread']:.3f}"
 fs = lambda s: f"{s['mean']:.2f} ± {s['spread']:.2f}"
@@ -174,9 +168,6 @@ for cast, c in table["casts"].items():
             continue
         print(f"| {cast} ({c['tasks']}) | {label} | {f(r['loto_spearman'])} | {f(r['loto_spearman_between_tasks'])} | "
               f"{f(r['subsets_spearman'])} | {fs(r['seconds'])} | {f(r.get('held_out_r2'))} |")
-for t in table["newton_1000_subsets_131_tasks"]:
-    print(f"\n1,000 Newton subsets at 131 tasks ({t['data']}): {t['subset_loss_seconds']:.2f} s subset losses, "
-          f"{t['total_seconds']:.2f} s with the surrogate fit")
 for cast, c in table["casts"].items():
     r = c["run"]
     print(f"{cast}: run {r.get('date_utc', 'date not recorded')}, with {' '.join(r['casts'])}, seeds "
