@@ -7,8 +7,9 @@
 # R^2; then mean and spread (sample standard deviation) over the seeds. VMTL and feedback MTL
 # train networks of their own: their matrices are scored (relatedness --score) against the SAME
 # truth, the linear model's retraining on that cast. Then the timing of 1,000 Newton subsets at
-# 131 tasks (generated data of Chem97's shape). Writes bench/results/surrogate/table.json
-# (summaries only) and prints the markdown table.
+# 131 tasks (bench/newton_subsets.sh: real chem97-all, and generated data). Writes bench/results/surrogate/table.json
+# (summaries only; casts of earlier runs that this run did not measure are kept, each with its
+# run's date, machine and companions) and prints the markdown table.
 #
 # Usage: bench/surrogate_table.sh [BUILD_DIR] [CASTS...]
 #   default: build; oj-brands oj-stores chem97 fashion-ovr digits-ovr (SEEDS=1,2,3
@@ -21,8 +22,11 @@ casts=("$@"); [ ${#casts[@]} -gt 0 ] || casts=(oj-brands oj-stores chem97 fashio
 mtif="$build/mtif"; data="${DATA_DIR:-$root/data}"; out="$root/bench/results/surrogate"
 seeds=(${SEEDS:-1 2 3})
 [ -x "$mtif" ] || { echo "bench/surrogate_table.sh: no $mtif (build first)" >&2; exit 1; }
+[ -s "$data/chem97-all/seed1/train.csv" ] ||
+  { echo "bench/surrogate_table.sh: $data/chem97-all missing: run scripts/fetch_data.sh --real" >&2; exit 1; }
 mkdir -p "$out"
-runs="$(mktemp -d)"; trap 'rm -rf "$runs"' EXIT
+# The per-run files are kept when the script fails (a failed summary need not cost the whole run).
+runs="$(mktemp -d)"; trap 'if [ $? = 0 ]; then rm -rf "$runs"; else echo "bench/surrogate_table.sh: run files kept in $runs" >&2; fi' EXIT
 
 source "$root/bench/casts.sh"  # image_cast, model_args
 # name|relatedness flags
@@ -37,7 +41,7 @@ measures=(
   "gradient-estimate|--method gradient-estimate --validate-subsets 100"
 )
 # VMTL / feedback MTL flags on a cast (network defaults otherwise: --hidden 32, --lr 0.01, --batch-size
-# 64, --seed 0), or "skip:<reason>". Epochs are small to keep the whole run near 20 minutes on 2 cores.
+# 64, --seed 0), or "skip:<reason>". Epochs are small to keep the whole run under half an hour on 2 cores.
 mtl_args() {
   case "$1:$2" in
     fashion-ovr:vmtl | digits-ovr:vmtl) echo "--epochs 5" ;;
@@ -79,24 +83,35 @@ for cast in "${casts[@]}"; do
   done
 done
 
-# 1,000 Newton subsets at 131 tasks: Chem97's shape (3 features + intercept, ~180 train rows per
-# task), and with the orange-juice casts' 13 features.
-for features in 3 13; do
-  "$mtif" generate --tasks 131 --features $features --rows 180 --test-rows 60 --seed 1 --out-dir "$runs/k131_$features" -q
-  "$mtif" relatedness --train "$runs/k131_$features/train.csv" --test "$runs/k131_$features/test.csv" --intercept \
-    --method surrogate --subset-losses newton --subsets 1000 --out "$runs/R131.csv" --json "$runs/k131_$features.json" -q
-done
+# 1,000 Newton subsets at 131 tasks: real chem97-all and generated data of its shape
+# (bench/newton_subsets.sh writes newton_subsets.json; the table keeps a copy).
+"$root/bench/newton_subsets.sh" "$build" >&2
 
-python3 - "$runs" "$out/table.json" "$(uname -srm)" "$(nproc)" "$((SECONDS - start))" "${seeds[*]}" "${casts[@]}" <<'PYEOF'
-import json, os, statistics, sys
-runs, target, system, cores, total, seeds, casts = (sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4],
-                                                    int(sys.argv[5]), sys.argv[6].split(), sys.argv[7:])
+commit="$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+git -C "$root" diff --quiet HEAD -- src apps 2>/dev/null || commit="$commit (with uncommitted changes to src/ or apps/)"
+python3 - "$runs" "$out/table.json" "$(uname -srm)" "$(nproc)" "$((SECONDS - start))" "${seeds[*]}" "$commit" "${casts[@]}" <<'PYEOF'
+import datetime, json, os, statistics, sys
+runs, target, system, cores, total, seeds, commit, casts = (sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4],
+                                                            int(sys.argv[5]), sys.argv[6].split(), sys.argv[7],
+                                                            sys.argv[8:])
 names = ["mtif", "newton", "retrain", "tag", "gradcos", "surrogate-newton", "surrogate-retrain", "gradient-estimate",
          "vmtl", "feedback"]
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
-table = {"machine": f"{cpu}, {cores} cores ({system})", "split_seeds": [int(s) for s in seeds], "compare_subsets": 100,
-         "subset_size": 0.5, "spread": "sample standard deviation over the split seeds", "benchmark_seconds": total,
+# This run's casts replace their own entries in an existing table.json; the other casts are kept
+# with the record of the run that measured them ("run"), so a table built in several runs says so.
+this_run = {"date_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M"),
+            "machine": f"{cpu}, {cores} cores ({system})", "split_seeds": [int(s) for s in seeds],
+            "casts": casts, "benchmark_seconds": total, "commit": commit}
+table = {"compare_subsets": 100, "subset_size": 0.5, "spread": "sample standard deviation over the split seeds",
          "casts": {}}
+if os.path.exists(target):
+    old = json.load(open(target))
+    legacy_run = {k: old[k] for k in ("machine", "split_seeds", "benchmark_seconds") if k in old}
+    legacy_run["casts"] = list(old.get("casts", {}))
+    for cast, entry in old.get("casts", {}).items():
+        if cast not in casts:
+            entry.setdefault("run", legacy_run)
+            table["casts"][cast] = entry
 metrics = ["loto_spearman", "loto_spearman_between_tasks", "subsets_spearman", "seconds", "held_out_r2"]
 
 def one_run(cast, seed, n):
@@ -135,13 +150,11 @@ for cast in casts:
         if "flags" in per_seed[0]:
             rows[n]["flags"] = per_seed[0]["flags"]
     table["casts"][cast] = {"tasks": truth[0][2], "loto_retrain_seconds": summary([t[0] for t in truth]),
-                            "subsets_retrain_seconds": summary([t[1] for t in truth]), "measures": rows}
-table["newton_1000_subsets_131_tasks"] = []
-for features in (3, 13):
-    k = json.load(open(f"{runs}/k131_{features}.json"))
-    table["newton_1000_subsets_131_tasks"].append({
-        "data": f"mtif generate --tasks 131 --features {features} --rows 180 --test-rows 60 --seed 1 (+ intercept)",
-        "subset_loss_seconds": k["settings"]["surrogate"]["subset_loss_seconds"], "total_seconds": k["seconds"]})
+                            "subsets_retrain_seconds": summary([t[1] for t in truth]), "measures": rows,
+                            "run": this_run}
+order = ["oj-brands", "oj-stores", "chem97", "fashion-ovr", "digits-ovr"]  # the page's order, whichever run measured them
+table["casts"] = dict(sorted(table["casts"].items(), key=lambda c: order.index(c[0]) if c[0] in order else len(order)))
+table["newton_1000_subsets_131_tasks"] = json.load(open(os.path.join(os.path.dirname(target), "newton_subsets.json")))
 json.dump(table, open(target, "w"), indent=1)
 f = lambda s: "n/a" if s is None else f"{s['mean']:.3f} ± {s['spread']:.3f}"
 fs = lambda s: f"{s['mean']:.2f} ± {s['spread']:.2f}"
@@ -155,8 +168,9 @@ for cast, c in table["casts"].items():
             continue
         print(f"| {cast} ({c['tasks']}) | {label} | {f(r['loto_spearman'])} | {f(r['loto_spearman_between_tasks'])} | "
               f"{f(r['subsets_spearman'])} | {fs(r['seconds'])} | {f(r.get('held_out_r2'))} |")
-for t in table["newton_1000_subsets_131_tasks"]:
-    print(f"\n1,000 Newton subsets at 131 tasks ({t['data']}): {t['subset_loss_seconds']:.2f} s subset losses, "
-          f"{t['total_seconds']:.2f} s with the surrogate fit")
-print(f"machine: {table['machine']}; whole benchmark: {total} s")
+for cast, c in table["casts"].items():
+    r = c["run"]
+    print(f"{cast}: run {r.get('date_utc', 'date not recorded')}, with {' '.join(r['casts'])}, seeds "
+          f"{' '.join(map(str, r['split_seeds']))}, {r['machine']}, whole run {r['benchmark_seconds']} s"
+          + (f" ({r['note']})" if "note" in r else ""))
 PYEOF

