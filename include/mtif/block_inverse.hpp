@@ -28,13 +28,15 @@ struct BlockHessian {
   std::vector<MatrixXd> B;       // d_k x p  (d2 L_k / d theta_k d gamma)
   std::vector<MatrixXd> C_task;  // p x p, task k's part of C (no shared penalty)
   MatrixXd C;                    // p x p, sum_k C_task[k] + d2 Omega_0
-  // > 0 when A_k = B_k + task_ridge I with B_k square (the linear model: task
-  // and shared parameters see the same features, mtif-math.md 2). Then
-  // I - B_k^T A_k^-1 = task_ridge A_k^-1, which a solver can use instead of
-  // subtracting two nearly equal matrices (they agree to about
+  // > 0 when A_k = B_k + task_ridge I and C_task[k] = B_k, B_k square and
+  // symmetric (the linear model: task and shared parameters see the same
+  // features, mtif-math.md 2). Then I - B_k^T A_k^-1 = task_ridge A_k^-1 and
+  // C_task[k] - B_k^T A_k^-1 B_k = task_ridge B_k A_k^-1, which a solver can
+  // use instead of subtracting two nearly equal matrices (they agree to about
   // task_ridge / |B_k|, so the difference keeps few digits when the data
-  // outweighs the task penalty: random sweep seeds 100132, 100151).
+  // outweighs the task penalty: random sweep seeds 100132, 100151, 100330).
   double task_ridge = 0;
+  double shared_ridge = 0;  // with task_ridge: C = sum_k C_task[k] + shared_ridge I
   int num_tasks() const { return static_cast<int>(A.size()); }
 };
 

@@ -367,6 +367,7 @@ BlockHessian block_hessian_from_gram(const GramSums& sums, const LinearConfig& c
   BlockHessian h;
   h.C = config.lambda_shared * MatrixXd::Identity(d, d);
   h.task_ridge = config.lambda_task;  // A_k = B_k + lambda_task I
+  h.shared_ridge = config.lambda_shared;
   for (int k = 0; k < K; ++k) {
     MatrixXd G = sums.xtx[k] / double(sums.n[k]);
     h.A.push_back(G + config.lambda_task * MatrixXd::Identity(d, d));

@@ -42,6 +42,7 @@ BlockHessian linear_block_hessian(const LinearModel& model, const Dataset& train
   h.C_task.resize(K);
   h.C = model.config.lambda_shared * MatrixXd::Identity(d, d);
   h.task_ridge = model.config.lambda_task;  // A_k = B_k + lambda_task I
+  h.shared_ridge = model.config.lambda_shared;
   std::vector<MatrixXd> gram(K);
 #pragma omp parallel for schedule(dynamic)
   for (int k = 0; k < K; ++k) gram[k] = task_gram(train, k, weight);

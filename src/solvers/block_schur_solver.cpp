@@ -1,5 +1,6 @@
 #include "mtif/block_schur_solver.hpp"
 
+#include <Eigen/Eigenvalues>
 #include <fmt/format.h>
 
 #include <stdexcept>
@@ -23,6 +24,19 @@ std::string ill_conditioned(const std::string& what, double rcond) {
       what, 1.0 / std::max(rcond, 1e-300));
 }
 
+// Task k's part of the Schur complement, C_task - B^T A^-1 B. With the ridge
+// structure it is r B (B + r I)^-1 = V diag(r g / (g + r)) V^T for B = V diag(g) V^T:
+// positive semidefinite by construction (g clamped at 0), so N keeps at least
+// the shared penalty even when |B| is 1e12 times it and the subtraction would
+// leave rounding of that size (sweep seed 100330: N came out indefinite).
+MatrixXd schur_part(const BlockHessian& h, int k, const Eigen::LDLT<MatrixXd>& task_factor) {
+  if (h.task_ridge <= 0) return -h.B[k].transpose() * task_factor.solve(h.B[k]);  // C_task is in C already
+  Eigen::SelfAdjointEigenSolver<MatrixXd> eig(h.B[k]);
+  const VectorXd g = eig.eigenvalues().cwiseMax(0.0);
+  const VectorXd ratio = (h.task_ridge * g.array() / (g.array() + h.task_ridge)).matrix();
+  return eig.eigenvectors() * ratio.asDiagonal() * eig.eigenvectors().transpose();
+}
+
 }  // namespace
 
 MatrixXd BlockSchurSolver::partial_out(int k, const MatrixXd& task_side, const MatrixXd& gamma_side) const {
@@ -37,14 +51,17 @@ BlockSchurSolver::BlockSchurSolver(BlockHessian hessian, std::vector<std::string
     return k < static_cast<int>(task_names.size()) ? fmt::format("A_{} (task '{}')", k, task_names[k])
                                                    : fmt::format("A_{}", k);
   };
-  schur_ = hessian_.C;
+  // N = C - sum_k B_k^T A_k^-1 B_k; with the ridge structure, the shared penalty plus
+  // each task's semidefinite part, so that C's data terms are never subtracted.
+  const Eigen::Index p = hessian_.C.rows();
+  schur_ = hessian_.task_ridge > 0 ? MatrixXd(hessian_.shared_ridge * MatrixXd::Identity(p, p)) : hessian_.C;
   task_factors_.reserve(K);
   condition_.task_rcond.resize(K);
   for (int k = 0; k < K; ++k) {
     task_factors_.push_back(factor_spd(hessian_.A[k], "block " + label(k)));
     condition_.task_rcond[k] = task_factors_[k].rcond();
     if (condition_.task_rcond[k] < kWarnRcond) warnings_.push_back(ill_conditioned("block " + label(k), condition_.task_rcond[k]));
-    schur_.noalias() -= hessian_.B[k].transpose() * task_factors_[k].solve(hessian_.B[k]);
+    schur_ += schur_part(hessian_, k, task_factors_[k]);
   }
   schur_ = 0.5 * (schur_ + schur_.transpose());  // symmetric up to rounding
   schur_factor_ = factor_spd(schur_, "the Schur complement N of the shared block");
