@@ -1,24 +1,25 @@
 // libFuzzer target: the JSON files mtif reads, on arbitrary bytes:
 //   a run file (`--config FILE`, `mtif run --config FILE`): the flag reader
-//     JsonConfig::from_config and the subcommand lookup expand_run;
-//   a linear model file (`--model-file`): linear_model_from_json.
+//     JsonConfig::from_config and run_command, which expand_run reads the file with;
+//   a linear model file (`--model-file`): read_json (read_json_file's reader)
+//     and linear_model_from_json.
+// Everything is read from memory through the stream readers the CLI's file
+// readers use, so no file is written per input.
 // A refusal (an exception derived from std::exception: CLI11's ConversionError,
 // std::runtime_error, nlohmann's parse/type/out_of_range errors) is the expected
 // answer to bad input; a crash, a sanitizer report or a broken invariant is a bug.
 // (The network model files need LibTorch and are not fuzzed here.)
-#include <unistd.h>
-
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <sstream>
 #include <string>
 
 #include "../apps/mtif/config.hpp"
 #include "mtif/linear_model.hpp"
+#include "mtif/output.hpp"
 
 namespace {
 
@@ -47,14 +48,9 @@ void run_file(const std::string& text) {
     }
   } catch (const std::exception&) {
   }
-  static const std::string path = "/tmp/json_files_fuzz." + std::to_string(::getpid()) + ".json";
-  {
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out << text;
-  }
   try {
-    auto args = mtif::cli::expand_run({"mtif", "run", "--config", path, "--out", "x.csv"});
-    if (args.size() != 6 || args[0] != "mtif" || args[2] != "--config") bug("expand_run changed the other arguments");
+    std::istringstream in(text);
+    mtif::cli::run_command(in, "run.json");
   } catch (const std::exception&) {
   }
 }
@@ -62,7 +58,8 @@ void run_file(const std::string& text) {
 void model_file(const std::string& text) {
   mtif::LinearModel m;
   try {
-    m = mtif::linear_model_from_json(nlohmann::json::parse(text));
+    std::istringstream in(text);
+    m = mtif::linear_model_from_json(mtif::read_json(in, "model.json"));
   } catch (const std::exception&) {
     return;
   }

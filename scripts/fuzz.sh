@@ -18,7 +18,7 @@ build="${FUZZ_BUILD:-build-fuzz}"  # FUZZ_BUILD: another build folder (bench/fuz
 jobs="$(nproc 2>/dev/null || echo 2)"
 
 CC="${CC:-clang}" CXX="${CXX:-clang++}" cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DMTIF_BUILD_FUZZ=ON -DMTIF_BUILD_TESTS=OFF -DMTIF_BUILD_BENCH=OFF -DMTIF_WITH_TORCH=OFF -DMTIF_NATIVE=OFF >/dev/null
+  -DMTIF_BUILD_FUZZ=ON -DMTIF_BUILD_TESTS=OFF -DMTIF_BUILD_BENCH=OFF -DMTIF_WITH_TORCH=OFF -DMTIF_WITH_REPORT=OFF -DMTIF_NATIVE=OFF >/dev/null
 cmake --build "$build" --target "${targets[@]}" -j"$jobs"
 
 corpus="$build/corpus/csv_reader_fuzz"
@@ -91,6 +91,15 @@ npy("big_endian", ">f8", "(1,)", struct.pack(">d", 1))
 npy("nan", "<f8", "(2,)", struct.pack("<2d", float("nan"), float("inf")))
 npy("short", "<f8", "(3,)", struct.pack("<2d", 1, 2))
 npy("empty", "<f8", "(0,)", b"")
+# A whole data set folder: X.npy, y.npy, task.npy, tasks.txt cut by the separator the target splits at.
+def part(descr, shape, data):
+    h = "{'descr': '%s', 'fortran_order': False, 'shape': %s, }" % (descr, shape)
+    h = h + " " * ((64 - (10 + len(h) + 1) % 64) % 64) + "\n"
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(h)) + h.encode("latin1") + data
+sep = b"\n@next-file@\n"
+open(f"{sys.argv[1]}/seed-folder.npy", "wb").write(sep.join([
+    part("<f8", "(3, 2)", struct.pack("<6d", 1, 2, 3, 4, 5, 6)), part("<f4", "(3,)", struct.pack("<3f", 1, 0, 1)),
+    part("<i8", "(3,)", struct.pack("<3q", 1, 0, 1)), b"alpha\nbeta\n"]))
 PY
 cat >"$build/npy.dict" <<'DICT'
 "\x93NUMPY"
@@ -107,6 +116,7 @@ cat >"$build/npy.dict" <<'DICT'
 "<U1"
 "(1, 2)"
 "(0,)"
+"\x0a@next-file@\x0a"
 DICT
 # JSON seeds: a run file, a --json summary holding one under "config", and a linear model file.
 mkdir -p "$build/corpus/json_files_fuzz"

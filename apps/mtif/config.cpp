@@ -112,6 +112,15 @@ void register_run(CLI::App& app) {
   cmd->callback([] { throw CLI::RequiredError("--config FILE"); });
 }
 
+std::string run_command(std::istream& in, const std::string& file) {
+  const nlohmann::json root = nlohmann::json::parse(in, nullptr, false);
+  if (root.is_discarded() || !root.is_object()) throw std::runtime_error(file + ": not a JSON object");
+  const nlohmann::json& flags = flags_of(root);
+  const nlohmann::json& command = root.contains("command") ? root["command"] : flags.value("command", nlohmann::json());
+  if (!command.is_string()) throw std::runtime_error(file + ": no \"command\" naming the subcommand to run");
+  return command.get<std::string>();
+}
+
 std::vector<std::string> expand_run(const std::vector<std::string>& args) {
   if (args.size() < 2 || args[1] != "run") return args;
   std::string file;
@@ -122,12 +131,7 @@ std::vector<std::string> expand_run(const std::vector<std::string>& args) {
   if (file.empty()) return args;  // `mtif run --help` and errors are CLI11's to report
   std::ifstream in(file);
   if (!in) throw std::runtime_error(file + ": cannot open the config file");
-  const nlohmann::json root = nlohmann::json::parse(in, nullptr, false);
-  if (root.is_discarded() || !root.is_object()) throw std::runtime_error(file + ": not a JSON object");
-  const nlohmann::json& flags = flags_of(root);
-  const nlohmann::json& command = root.contains("command") ? root["command"] : flags.value("command", nlohmann::json());
-  if (!command.is_string()) throw std::runtime_error(file + ": no \"command\" naming the subcommand to run");
-  std::vector<std::string> out = {args[0], command.get<std::string>()};
+  std::vector<std::string> out = {args[0], run_command(in, file)};
   out.insert(out.end(), args.begin() + 2, args.end());
   return out;
 }

@@ -34,5 +34,8 @@ class JsonConfig : public CLI::Config {
 // `mtif run --config FILE ...` becomes `mtif COMMAND --config FILE ...`
 // (COMMAND from the file's "command"); other argument lists are left alone.
 std::vector<std::string> expand_run(const std::vector<std::string>& args);
+// The subcommand a run file names (its "command", or its "config" object's);
+// `file` names it in messages. expand_run reads the file through this.
+std::string run_command(std::istream& in, const std::string& file);
 
 }  // namespace mtif::cli

@@ -6,6 +6,9 @@
 // row and column of a bad value.
 #pragma once
 
+#include <istream>
+#include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -28,6 +31,9 @@ struct NpyHeader {
 };
 
 NpyHeader read_npy_header(const std::string& path);
+// The same from an open stream (read from its byte 0; the fuzzer passes memory):
+// `path` names it in messages. The path-based reader is this on an std::ifstream.
+NpyHeader read_npy_header(std::istream& in, const std::string& path);
 
 // Rows [row_begin, row_end) of a 1-D (as one column) or 2-D array, converted to
 // double. Only those rows are read from the file.
@@ -35,6 +41,22 @@ using NpyRows = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::Row
 NpyRows read_npy_rows(const NpyHeader& header, Index row_begin, Index row_end);
 // The same rows converted into out (row-major, (row_end - row_begin) x cols doubles).
 void read_npy_values(const NpyHeader& header, Index row_begin, Index row_end, double* out);
+// Both from `in`, the stream the header was read from (the overloads above open header.path).
+NpyRows read_npy_rows(const NpyHeader& header, std::istream& in, Index row_begin, Index row_end);
+void read_npy_values(const NpyHeader& header, std::istream& in, Index row_begin, Index row_end, double* out);
+
+// The files of a data set folder: on disk in `dir`, or, with in_memory, the
+// bytes in `files` (name -> contents; the fuzzer), read by the same code.
+// Messages name them dir/NAME either way.
+struct NpyFolder {
+  std::string dir;
+  bool in_memory = false;
+  std::map<std::string, std::string> files;
+
+  std::string path(const std::string& name) const;
+  bool has(const std::string& name) const;
+  std::unique_ptr<std::istream> open(const std::string& name) const;  // DataError when it cannot
+};
 
 // A data set stored as .npy files in one folder (documented in README, "Data"):
 //   X.npy      n x d, float32 or float64, C order    features x1..xd
@@ -47,6 +69,8 @@ void read_npy_values(const NpyHeader& header, Index row_begin, Index row_end, do
 // y.npy -- one MPI rank's share -- renumbered from 0 like slice_file_rows, with
 // task_size holding the whole set's n_k (task.npy is read whole for them).
 Dataset read_npy_dataset(const std::string& dir, const Dataset* tasks_of = nullptr, Index row_begin = 0,
+                         Index row_end = -1);
+Dataset read_npy_dataset(const NpyFolder& folder, const Dataset* tasks_of = nullptr, Index row_begin = 0,
                          Index row_end = -1);
 
 // Rows of the data set in `dir` (from the header of X.npy).

@@ -20,6 +20,8 @@ std::string csv_quote(const std::string& field);
 
 void write_json_file(const std::string& path, const nlohmann::json& j);
 nlohmann::json read_json_file(const std::string& path);
+// The same from a stream (the fuzzer passes memory); `path` names it in messages.
+nlohmann::json read_json(std::istream& in, const std::string& path);
 
 // A float64 matrix in NumPy's .npy format (C order).
 using RowMajorMatrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;

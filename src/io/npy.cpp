@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <sstream>
 
 #include "mtif/output.hpp"
 
@@ -180,19 +181,26 @@ uint32_t little_endian(const unsigned char* b, int bytes) {
   return v;
 }
 
+std::ifstream open_binary(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw DataError(path + ": cannot open the file for reading");
+  return in;
+}
+
 }  // namespace
 
 std::string NpyHeader::shape_text() const {
   return shape.size() == 1 ? fmt::format("({},)", shape[0]) : fmt::format("({}, {})", shape[0], cols());
 }
 
-NpyHeader read_npy_header(const std::string& path) {
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  if (!in) throw DataError(path + ": cannot open the file for reading");
-  const auto file_size = static_cast<size_t>(in.tellg());
+NpyHeader read_npy_header(std::istream& in, const std::string& path) {
+  in.seekg(0, std::ios::end);
+  const std::streamoff end = in.tellg();
+  if (!in || end < 0) throw DataError(path + ": cannot read the file (not seekable)");
+  const auto file_size = static_cast<size_t>(end);
   in.seekg(0);
   unsigned char start[12] = {};
-  in.read(reinterpret_cast<char*>(start), std::min<size_t>(file_size, sizeof start));
+  in.read(reinterpret_cast<char*>(start), static_cast<std::streamsize>(std::min<size_t>(file_size, sizeof start)));
   if (file_size < 10 || std::memcmp(start, kMagic, 6) != 0)
     fail_at(path, 0, "not a .npy file (it does not start with \\x93NUMPY)");
   const int major = start[6], minor = start[7];
@@ -205,6 +213,7 @@ NpyHeader read_npy_header(const std::string& path) {
   if (header_start + header_length > file_size)
     fail_at(path, 8, fmt::format("header length {} runs past the end of the file ({} bytes)", header_length, file_size));
   std::string text(header_length, '\0');
+  in.clear();
   in.seekg(static_cast<std::streamoff>(header_start));
   in.read(text.data(), static_cast<std::streamsize>(header_length));
   if (!in) throw DataError(path + ": cannot read the header");
@@ -227,10 +236,15 @@ NpyHeader read_npy_header(const std::string& path) {
   return h;
 }
 
-void read_npy_values(const NpyHeader& h, Index row_begin, Index row_end, double* out) {
+NpyHeader read_npy_header(const std::string& path) {
+  std::ifstream in = open_binary(path);
+  return read_npy_header(in, path);
+}
+
+void read_npy_values(const NpyHeader& h, std::istream& in, Index row_begin, Index row_end, double* out) {
   if (row_begin < 0 || row_end > h.rows() || row_begin > row_end)
     throw DataError(fmt::format("{}: rows {}..{} are outside the array's {} rows", h.path, row_begin, row_end, h.rows()));
-  std::ifstream in(h.path, std::ios::binary);
+  in.clear();
   in.seekg(static_cast<std::streamoff>(h.data_offset + size_t(row_begin) * h.cols() * h.item_size));
   // Converted in pieces of at most 4 MiB: the raw bytes never exist in full beside the doubles.
   const Index count = (row_end - row_begin) * h.cols();
@@ -244,10 +258,20 @@ void read_npy_values(const NpyHeader& h, Index row_begin, Index row_end, double*
   }
 }
 
-NpyRows read_npy_rows(const NpyHeader& h, Index row_begin, Index row_end) {
+void read_npy_values(const NpyHeader& h, Index row_begin, Index row_end, double* out) {
+  std::ifstream in = open_binary(h.path);
+  read_npy_values(h, in, row_begin, row_end, out);
+}
+
+NpyRows read_npy_rows(const NpyHeader& h, std::istream& in, Index row_begin, Index row_end) {
   NpyRows out(std::max<Index>(0, row_end - row_begin), h.cols());
-  read_npy_values(h, row_begin, row_end, out.data());
+  read_npy_values(h, in, row_begin, row_end, out.data());
   return out;
+}
+
+NpyRows read_npy_rows(const NpyHeader& h, Index row_begin, Index row_end) {
+  std::ifstream in = open_binary(h.path);
+  return read_npy_rows(h, in, row_begin, row_end);
 }
 
 MatrixXd read_npy(const std::string& path) {
@@ -257,15 +281,28 @@ MatrixXd read_npy(const std::string& path) {
 
 // ------------------------------------------------------------ data sets
 
+std::string NpyFolder::path(const std::string& name) const { return (std::filesystem::path(dir) / name).string(); }
+
+bool NpyFolder::has(const std::string& name) const {
+  return in_memory ? files.count(name) > 0 : std::filesystem::exists(path(name));
+}
+
+std::unique_ptr<std::istream> NpyFolder::open(const std::string& name) const {
+  if (!in_memory) return std::make_unique<std::ifstream>(open_binary(path(name)));
+  const auto file = files.find(name);
+  if (file == files.end()) throw DataError(path(name) + ": cannot open the file for reading");
+  return std::make_unique<std::istringstream>(file->second, std::ios::binary);
+}
+
 namespace {
 
 // A 1-D array (or one column) of n values; rows [begin, end) of it.
-VectorXd read_column(const std::string& path, Index n, const std::string& rows_from, Index begin, Index end) {
-  NpyHeader h = read_npy_header(path);
+VectorXd read_column(const NpyHeader& h, std::istream& in, Index n, const std::string& rows_from, Index begin,
+                     Index end) {
   if (h.cols() != 1 || h.rows() != n)
-    throw DataError(fmt::format("{}: shape {} does not match the {} rows of {} (expected ({},) or ({}, 1))", path,
+    throw DataError(fmt::format("{}: shape {} does not match the {} rows of {} (expected ({},) or ({}, 1))", h.path,
                                 h.shape_text(), n, rows_from, n, n));
-  return read_npy_rows(h, begin, end).col(0);
+  return read_npy_rows(h, in, begin, end).col(0);
 }
 
 // first_row: the file row of values' first row, for the message.
@@ -279,22 +316,21 @@ void check_finite(const std::string& path, const Eigen::Ref<const NpyRows>& valu
 
 // Rows [begin, end) of X.npy straight into the data set's X, a few MiB at a time: the
 // features never exist twice in memory.
-void fill_features(const NpyHeader& xh, Index begin, Index end, Dataset& data) {
+void fill_features(const NpyHeader& xh, std::istream& x_in, Index begin, Index end, Dataset& data) {
   const Index d = xh.cols();
   const Index piece = std::max<Index>(1, (Index{4} << 20) / (8 * std::max<Index>(d, 1)));
   const std::vector<Index> stored_row = data.stored_row_of_file_row();
   std::vector<double> rows(static_cast<size_t>(std::min(piece, end - begin) * d));
   for (Index first = begin; first < end; first += piece) {
     const Index count = std::min(piece, end - first);
-    read_npy_values(xh, first, first + count, rows.data());
+    read_npy_values(xh, x_in, first, first + count, rows.data());
     check_finite(xh.path, Eigen::Map<const NpyRows>(rows.data(), count, d), first);
     fill_rows(data, stored_row, first - begin, count, rows.data());
   }
 }
 
-std::vector<std::string> read_task_labels(const std::string& path) {
+std::vector<std::string> read_task_labels(std::istream& in, const std::string& path) {
   std::vector<std::string> labels;
-  std::ifstream in(path);
   std::string line;
   while (std::getline(in, line)) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
@@ -318,10 +354,10 @@ std::vector<int> task_ids(const std::string& path, const VectorXd& ids, int num_
 
 }  // namespace
 
-Dataset read_npy_dataset(const std::string& dir, const Dataset* tasks_of, Index row_begin, Index row_end) {
-  const auto file = [&](const char* name) { return (std::filesystem::path(dir) / name).string(); };
-  const std::string x_path = file("X.npy"), task_path = file("task.npy");
-  NpyHeader xh = read_npy_header(x_path);
+Dataset read_npy_dataset(const NpyFolder& folder, const Dataset* tasks_of, Index row_begin, Index row_end) {
+  const std::string x_path = folder.path("X.npy"), y_path = folder.path("y.npy"), task_path = folder.path("task.npy");
+  const auto x_in = folder.open("X.npy");
+  NpyHeader xh = read_npy_header(*x_in, x_path);
   if (xh.kind != 'f' || xh.shape.size() != 2)
     throw DataError(fmt::format("{}: features must be a 2-D float32 or float64 array (got shape {}, {} of {} bytes)",
                                 x_path, xh.shape_text(), xh.kind == 'f' ? "float" : "integers", xh.item_size));
@@ -331,11 +367,13 @@ Dataset read_npy_dataset(const std::string& dir, const Dataset* tasks_of, Index 
   const Index begin = std::clamp<Index>(row_begin, 0, n), end = row_end < 0 ? n : std::clamp<Index>(row_end, begin, n);
   const bool slice = begin != 0 || end != n;
   RawRows raw;  // all but the features, which fill_features reads into the data set's X
-  VectorXd y = read_column(file("y.npy"), n, x_path, begin, end);
-  check_finite(file("y.npy"), y);
-  if (read_npy_header(task_path).kind == 'f')
-    throw DataError(task_path + ": task ids must be an integer array (e.g. np.int32)");
-  VectorXd all_ids = read_column(task_path, n, x_path, 0, n);
+  const auto y_in = folder.open("y.npy");
+  VectorXd y = read_column(read_npy_header(*y_in, y_path), *y_in, n, x_path, begin, end);
+  check_finite(y_path, y);
+  const auto task_in = folder.open("task.npy");
+  const NpyHeader th = read_npy_header(*task_in, task_path);
+  if (th.kind == 'f') throw DataError(task_path + ": task ids must be an integer array (e.g. np.int32)");
+  VectorXd all_ids = read_column(th, *task_in, n, x_path, 0, n);
   VectorXd ids = all_ids.segment(begin, end - begin);
 
   for (Index j = 0; j < d; ++j) raw.feature_names.push_back(fmt::format("x{}", j + 1));
@@ -344,8 +382,8 @@ Dataset read_npy_dataset(const std::string& dir, const Dataset* tasks_of, Index 
       throw DataError(fmt::format("{}: {} features, but the training data has {}", x_path, d,
                                   tasks_of->feature_names.size()));
     raw.task_names = tasks_of->task_names;
-  } else if (std::filesystem::exists(file("tasks.txt"))) {
-    raw.task_names = read_task_labels(file("tasks.txt"));
+  } else if (folder.has("tasks.txt")) {
+    raw.task_names = read_task_labels(*folder.open("tasks.txt"), folder.path("tasks.txt"));
   } else {
     const int K = n == 0 ? 0 : static_cast<int>(std::max(0.0, all_ids.maxCoeff())) + 1;
     for (int k = 0; k < K; ++k) raw.task_names.push_back(std::to_string(k));
@@ -354,13 +392,17 @@ Dataset read_npy_dataset(const std::string& dir, const Dataset* tasks_of, Index 
   std::vector<int> all_tasks = task_ids(task_path, all_ids, K);  // checks every row's id
   raw.task.assign(all_tasks.begin() + begin, all_tasks.begin() + end);
   raw.y.assign(y.data(), y.data() + y.size());
-  Dataset out = make_dataset_layout(raw, dir);  // file rows renumbered from 0, as slice_file_rows does
-  fill_features(xh, begin, end, out);
+  Dataset out = make_dataset_layout(raw, folder.dir);  // file rows renumbered from 0, as slice_file_rows does
+  fill_features(xh, *x_in, begin, end, out);
   if (slice) {
     out.task_size.assign(K, 0);
     for (int k : all_tasks) ++out.task_size[k];
   }
   return out;
+}
+
+Dataset read_npy_dataset(const std::string& dir, const Dataset* tasks_of, Index row_begin, Index row_end) {
+  return read_npy_dataset(NpyFolder{dir, false, {}}, tasks_of, row_begin, row_end);
 }
 
 Index npy_dataset_rows(const std::string& dir) {

@@ -25,6 +25,10 @@ void write_json_file(const std::string& path, const nlohmann::json& j) {
 nlohmann::json read_json_file(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw std::runtime_error(path + ": cannot open the file for reading");
+  return read_json(in, path);
+}
+
+nlohmann::json read_json(std::istream& in, const std::string& path) {
   try {
     return nlohmann::json::parse(in);
   } catch (const nlohmann::json::parse_error& e) {

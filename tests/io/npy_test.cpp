@@ -7,6 +7,8 @@
 
 #include <cstdint>
 #include <cstring>
+#include <filesystem>
+#include <sstream>
 
 #include "io/io_test_util.hpp"
 #include "mtif/output.hpp"
@@ -244,4 +246,49 @@ TEST(NpyDataset, RefusesWrongDtypesAndLengths) {
 }
 
 }  // namespace
+// The in-memory folder (what npy_reader_fuzz reads) goes through the same code as a folder on
+// disk: the same data set, and the same messages naming dir/FILE and the byte.
+TEST(NpyDataset, InMemoryFolderReadsAsTheDiskOne) {
+  TempDir dir;
+  const NpyData data = small_data();
+  NpyFolder memory{dir.file("d"), true, {}};
+  memory.files["X.npy"] = npy_bytes(dict("<f8", "(4, 2)"), raw<double>(data.X));
+  memory.files["y.npy"] = npy_bytes(dict("<f8", "(4,)"), raw<double>(data.y));
+  memory.files["task.npy"] = npy_bytes(dict("<i4", "(4,)"), raw<int32_t>(data.task));
+  memory.files["tasks.txt"] = "alpha\nbeta\n";
+  std::filesystem::create_directories(dir.file("d"));
+  for (const auto& [name, bytes] : memory.files) dir.write("d/" + name, bytes);
+  const Dataset disk = read_npy_dataset(dir.file("d"), nullptr, 1, 4);
+  const Dataset mem = read_npy_dataset(memory, nullptr, 1, 4);
+  EXPECT_EQ(mem.X, disk.X);
+  EXPECT_EQ(mem.y, disk.y);
+  EXPECT_EQ(mem.task_names, (std::vector<std::string>{"alpha", "beta"}));
+  EXPECT_EQ(mem.file_row, disk.file_row);
+  EXPECT_EQ(mem.task_size, disk.task_size);
+
+  const std::string fortran = dict("<f8", "(4, 2)", "True");
+  memory.files["X.npy"] = npy_bytes(fortran, raw<double>(data.X));
+  dir.write("d/X.npy", memory.files["X.npy"]);
+  const std::string at = dir.file("d/X.npy") + ": byte " + std::to_string(10 + fortran.find("True")) + ":";
+  EXPECT_TRUE(ThrowsDataError([&] { read_npy_dataset(dir.file("d")); }, at, {"fortran_order is True"}));
+  EXPECT_TRUE(ThrowsDataError([&] { read_npy_dataset(memory); }, at, {"fortran_order is True"}));
+  memory.files.erase("X.npy");
+  EXPECT_TRUE(ThrowsDataError([&] { read_npy_dataset(memory); }, dir.file("d/X.npy") + ":", {"cannot open"}));
+}
+
+// A stream holds the same file as the path: the same header and rows.
+TEST(NpyRead, StreamReadsAsThePath) {
+  TempDir dir;
+  const std::string bytes = npy_bytes(dict("<i8", "(3, 2)"), raw<int64_t>({1, 2, 3, 4, 5, 6}));
+  const std::string p = dir.write("a.npy", bytes);
+  std::istringstream in(bytes);
+  NpyHeader h = read_npy_header(in, p);
+  EXPECT_EQ(h.shape, read_npy_header(p).shape);
+  EXPECT_EQ(h.data_offset, read_npy_header(p).data_offset);
+  EXPECT_EQ(read_npy_rows(h, in, 1, 3), read_npy_rows(h, 1, 3));
+  std::istringstream cut(bytes.substr(0, bytes.size() - 1));
+  EXPECT_TRUE(ThrowsDataError([&] { read_npy_header(cut, p); }, p + ": byte " + std::to_string(h.data_offset) + ":",
+                              {"holds 47 bytes", "needs 48"}));
+}
+
 }  // namespace mtif::test
