@@ -32,6 +32,9 @@ class BlockSchurSolver : public BlockInverse {
   std::vector<std::string> warnings() const override { return warnings_; }
 
   const BlockHessian& hessian() const { return hessian_; }
+  // Task k's part of N, C_task[k] - B_k^T A_k^-1 B_k (semidefinite by construction with
+  // BlockHessian::task_ridge). Computed on each call: O(d_k^3 + p^3), not stored.
+  MatrixXd task_schur_part(int k) const;
   const MatrixXd& schur() const { return schur_; }
   const ConditionReport& conditioning() const { return condition_; }
 

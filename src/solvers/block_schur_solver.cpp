@@ -24,24 +24,26 @@ std::string ill_conditioned(const std::string& what, double rcond) {
       what, 1.0 / std::max(rcond, 1e-300));
 }
 
-// Task k's part of the Schur complement, C_task - B^T A^-1 B. With the ridge
-// structure it is r B (B + r I)^-1 = V diag(r g / (g + r)) V^T for B = V diag(g) V^T:
-// positive semidefinite by construction (g clamped at 0), so N keeps at least
-// the shared penalty even when |B| is 1e12 times it and the subtraction would
-// leave rounding of that size (sweep seed 100330: N came out indefinite).
-MatrixXd schur_part(const BlockHessian& h, int k, const Eigen::LDLT<MatrixXd>& task_factor) {
-  if (h.task_ridge <= 0) return -h.B[k].transpose() * task_factor.solve(h.B[k]);  // C_task is in C already
-  Eigen::SelfAdjointEigenSolver<MatrixXd> eig(h.B[k]);
-  const VectorXd g = eig.eigenvalues().cwiseMax(0.0);
-  const VectorXd ratio = (h.task_ridge * g.array() / (g.array() + h.task_ridge)).matrix();
-  return eig.eigenvectors() * ratio.asDiagonal() * eig.eigenvectors().transpose();
-}
-
 }  // namespace
 
 MatrixXd BlockSchurSolver::partial_out(int k, const MatrixXd& task_side, const MatrixXd& gamma_side) const {
   if (hessian_.task_ridge <= 0) return BlockInverse::partial_out(k, task_side, gamma_side);
   return (gamma_side - task_side) + hessian_.task_ridge * task_factors_[k].solve(task_side);
+}
+
+// Task k's part of the Schur complement, C_task - B^T A^-1 B. With the ridge
+// structure it is r B (B + r I)^-1 = V diag(r g / (g + r)) V^T for B = V diag(g) V^T:
+// positive semidefinite by construction (g clamped at 0), so N keeps at least
+// the shared penalty even when |B| is 1e12 times it and the subtraction would
+// leave rounding of that size (sweep seed 100330: N came out indefinite).
+MatrixXd BlockSchurSolver::task_schur_part(int k) const {
+  const BlockHessian& h = hessian_;
+  const Eigen::LDLT<MatrixXd>& task_factor = task_factors_[k];
+  if (h.task_ridge <= 0) return h.C_task[k] - h.B[k].transpose() * task_factor.solve(h.B[k]);
+  Eigen::SelfAdjointEigenSolver<MatrixXd> eig(h.B[k]);
+  const VectorXd g = eig.eigenvalues().cwiseMax(0.0);
+  const VectorXd ratio = (h.task_ridge * g.array() / (g.array() + h.task_ridge)).matrix();
+  return eig.eigenvectors() * ratio.asDiagonal() * eig.eigenvectors().transpose();
 }
 
 BlockSchurSolver::BlockSchurSolver(BlockHessian hessian, std::vector<std::string> task_names)
@@ -61,7 +63,8 @@ BlockSchurSolver::BlockSchurSolver(BlockHessian hessian, std::vector<std::string
     task_factors_.push_back(factor_spd(hessian_.A[k], "block " + label(k)));
     condition_.task_rcond[k] = task_factors_[k].rcond();
     if (condition_.task_rcond[k] < kWarnRcond) warnings_.push_back(ill_conditioned("block " + label(k), condition_.task_rcond[k]));
-    schur_ += schur_part(hessian_, k, task_factors_[k]);
+    if (hessian_.task_ridge > 0) schur_ += task_schur_part(k);
+    else schur_.noalias() -= hessian_.B[k].transpose() * task_factors_[k].solve(hessian_.B[k]);  // C_task is in C
   }
   schur_ = 0.5 * (schur_ + schur_.transpose());  // symmetric up to rounding
   schur_factor_ = factor_spd(schur_, "the Schur complement N of the shared block");

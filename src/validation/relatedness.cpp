@@ -74,9 +74,10 @@ Relatedness relatedness_by_newton(const LinearModel& full, const Dataset& train,
     VectorXd data = VectorXd::Zero(d);  // d/dgamma = d/dtheta_j of task j's data term
     if (n_j > 0) data = train.task_X(j).transpose() * r.segment(train.task_begin[j], n_j) / double(train.task_n(j));
     A_inv_B[j] = solver.solve_task(j, h.B[j]);
-    A_inv_g[j] = solver.solve_task(j, data + lambda_task * full.theta[j]);
-    schur_part[j] = h.C_task[j] - h.B[j].transpose() * A_inv_B[j];
-    rhs_part[j] = data - h.B[j].transpose() * A_inv_g[j];
+    const VectorXd theta_gradient = data + lambda_task * full.theta[j];
+    A_inv_g[j] = solver.solve_task(j, theta_gradient);
+    schur_part[j] = solver.task_schur_part(j);
+    rhs_part[j] = solver.partial_out(j, theta_gradient, data);
   }
   // The objective without task l, summed from prefix and suffix sums over
   // the other tasks, never as the full one minus task l's part: when task
@@ -128,7 +129,7 @@ MatrixXd subset_removal_losses(const LinearModel& full, const Dataset& train, co
   std::vector<VectorXd> gamma_grad(K);
   for (int j = 0; j < K; ++j) {
     A_inv_B[j] = solver.solve_task(j, h.B[j]);
-    schur_change[j] = h.B[j].transpose() * A_inv_B[j] - h.C_task[j];
+    schur_change[j] = -solver.task_schur_part(j);
     const Index n_j = train.task_rows(j);
     gamma_grad[j] = VectorXd::Zero(d);
     if (n_j > 0) gamma_grad[j] = train.task_X(j).transpose() * r.segment(train.task_begin[j], n_j) / double(n_j);
