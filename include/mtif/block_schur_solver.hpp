@@ -9,6 +9,26 @@
 
 namespace mtif {
 
+// A_k^-1 for one task block: LDLT, or with BlockHessian::task_ridge and a block
+// LDLT cannot take (numerically indefinite or rcond below kWarnRcond), the
+// spectral form V diag(1 / (max(g, 0) + ridge)) V^T of A_k = B_k + ridge I, which
+// is positive definite by construction (sweep seed 102718: columns at 1e6 beside
+// a task ridge of 7e-7 left A_k's LDLT with negative pivots).
+class TaskBlockFactor {
+ public:
+  explicit TaskBlockFactor(Eigen::LDLT<MatrixXd> ldlt) : ldlt_(std::move(ldlt)) {}
+  TaskBlockFactor(MatrixXd eigenvectors, VectorXd eigenvalues, double ridge);
+  MatrixXd solve(const MatrixXd& rhs) const;
+  double rcond() const { return rcond_ >= 0 ? rcond_ : ldlt_.rcond(); }
+  bool spectral() const { return eigenvectors_.size() > 0; }
+
+ private:
+  Eigen::LDLT<MatrixXd> ldlt_;
+  MatrixXd eigenvectors_;
+  VectorXd inverse_eigenvalues_;
+  double rcond_ = -1;
+};
+
 struct ConditionReport {
   std::vector<double> task_rcond;  // reciprocal condition estimate of each A_k
   double schur_rcond = 1.0;        // of N
@@ -44,7 +64,7 @@ class BlockSchurSolver : public BlockInverse {
 
  private:
   BlockHessian hessian_;
-  std::vector<Eigen::LDLT<MatrixXd>> task_factors_;
+  std::vector<TaskBlockFactor> task_factors_;
   MatrixXd schur_;
   Eigen::LDLT<MatrixXd> schur_factor_;
   ConditionReport condition_;

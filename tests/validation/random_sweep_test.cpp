@@ -682,11 +682,12 @@ TEST(RandomSweep, EngineEqualsDenseReferenceOnRandomProblems) {
 // Benchmark seeds that failed before their fix (bench/random_sweep.sh, docs/results/random-sweep.md):
 // one task whose data outweighs lambda_task by 1e5-1e6, so exact mode's I - B^T A^-1 kept few digits
 // (100151: 8% off; 100132: 2x its tolerance); 100330 (logistic, columns at 1e6 beside lambda_shared
-// 1e-5) formed an indefinite Schur complement in a refit by subtracting data terms of 1e12.
+// 1e-5) formed an indefinite Schur complement in a refit by subtracting data terms of 1e12; 102718
+// (logistic, columns at 1e6 beside lambda_task 7e-7) left a refit's A_0 with negative LDLT pivots.
 // All must now pass, not refuse.
 TEST(RandomSweep, BenchmarkSeedsThatFailedBeforeTheirFix) {
   std::map<std::string, CheckStats> stats;
-  for (std::uint64_t seed : {100132u, 100151u, 100330u}) {
+  for (std::uint64_t seed : {100132u, 100151u, 100330u, 102718u}) {
     Problem p = draw_problem(seed, Limits{});
     Outcome o = ProblemCheck(p, Limits{}, stats).run();
     EXPECT_EQ(o.verdict, Verdict::Passed) << p.shape() << "\n  " << (o.messages.empty() ? "" : o.messages.front());
