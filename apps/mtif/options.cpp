@@ -326,7 +326,7 @@ FittedRun read_and_fit(const DataOptions& data, const ModelOptions& model, bool 
   run.timings["read_s"] = clock.lap();
   run_on_every_rank(world, [&] {
     if (!model.model_file.empty()) {
-      run.model = linear_model_from_json(read_json_file(model.model_file));
+      run.model = linear_model_from_json(read_json_file(model.model_file), model.model_file);
       check_model_matches(run.model, train, model.model_file);
     } else {
       run.model = fit_linear(train, config, nullptr, nullptr, world);

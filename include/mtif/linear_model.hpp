@@ -78,6 +78,7 @@ double linear_objective(const LinearModel& model, const Dataset& train, const Ve
 VectorXd task_mean_loss(const LinearModel& model, const Dataset& data);
 
 nlohmann::json to_json(const LinearModel& model);
-LinearModel linear_model_from_json(const nlohmann::json& j);
+// `source` (the file name) starts every error message.
+LinearModel linear_model_from_json(const nlohmann::json& j, const std::string& source = "model file");
 
 }  // namespace mtif

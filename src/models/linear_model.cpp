@@ -185,27 +185,47 @@ nlohmann::json to_json(const LinearModel& model) {
   return j;
 }
 
-LinearModel linear_model_from_json(const nlohmann::json& j) {
-  if (j.value("format", "") != "mtif-linear-model")
-    throw std::runtime_error("not an mtif linear model file (missing \"format\": \"mtif-linear-model\")");
+namespace {
+// j[name] as T, or an error that names the file and the field (nlohmann's own
+// messages name neither).
+template <typename T>
+T model_field(const nlohmann::json& j, const char* name, const std::string& source) {
+  if (!j.contains(name)) throw std::runtime_error(fmt::format("{}: missing field \"{}\"", source, name));
+  try {
+    return j.at(name).get<T>();
+  } catch (const nlohmann::json::exception& e) {
+    std::string why = e.what();
+    if (const auto cut = why.find("] "); cut != std::string::npos) why = why.substr(cut + 2);
+    throw std::runtime_error(fmt::format("{}: field \"{}\": {}", source, name, why));
+  }
+}
+}  // namespace
+
+LinearModel linear_model_from_json(const nlohmann::json& j, const std::string& source) {
+  if (!j.is_object() || j.value("format", "") != "mtif-linear-model")
+    throw std::runtime_error(source + ": not an mtif linear model file (missing \"format\": \"mtif-linear-model\")");
   LinearModel m;
-  m.config.loss = parse_loss(j.at("loss").get<std::string>());
-  m.config.lambda_task = j.at("lambda_task").get<double>();
-  m.config.lambda_shared = j.at("lambda_shared").get<double>();
-  m.config.intercept = j.at("intercept").get<bool>();
-  m.feature_names = j.at("features").get<std::vector<std::string>>();
-  m.task_names = j.at("tasks").get<std::vector<std::string>>();
-  m.gamma = from_vector(j.at("gamma").get<std::vector<double>>());
-  for (const auto& t : j.at("theta")) m.theta.push_back(from_vector(t.get<std::vector<double>>()));
+  m.config.loss = parse_loss(model_field<std::string>(j, "loss", source));
+  m.config.lambda_task = model_field<double>(j, "lambda_task", source);
+  m.config.lambda_shared = model_field<double>(j, "lambda_shared", source);
+  m.config.intercept = model_field<bool>(j, "intercept", source);
+  m.feature_names = model_field<std::vector<std::string>>(j, "features", source);
+  m.task_names = model_field<std::vector<std::string>>(j, "tasks", source);
+  m.gamma = from_vector(model_field<std::vector<double>>(j, "gamma", source));
+  for (const auto& t : model_field<std::vector<std::vector<double>>>(j, "theta", source)) m.theta.push_back(from_vector(t));
   if (m.theta.size() != m.task_names.size() || m.gamma.size() != Index(m.feature_names.size()))
-    throw std::runtime_error("model file: parameter sizes do not match the task and feature lists");
+    throw std::runtime_error(source + ": parameter sizes do not match the task and feature lists");
   for (const auto& t : m.theta)
-    if (t.size() != m.gamma.size()) throw std::runtime_error("model file: theta and gamma sizes differ");
-  if (j.contains("fit")) {
-    m.report.iterations = j["fit"].value("iterations", 0);
-    m.report.objective = j["fit"].value("objective", 0.0);
-    m.report.gradient_max_abs = j["fit"].value("gradient_max_abs", 0.0);
-    m.report.converged = j["fit"].value("converged", true);
+    if (t.size() != m.gamma.size()) throw std::runtime_error(source + ": theta and gamma sizes differ");
+  if (j.contains("fit") && j["fit"].is_object()) {
+    try {
+      m.report.iterations = j["fit"].value("iterations", 0);
+      m.report.objective = j["fit"].value("objective", 0.0);
+      m.report.gradient_max_abs = j["fit"].value("gradient_max_abs", 0.0);
+      m.report.converged = j["fit"].value("converged", true);
+    } catch (const nlohmann::json::exception&) {
+      throw std::runtime_error(source + ": field \"fit\" holds a value of the wrong type");
+    }
   }
   return m;
 }

@@ -73,6 +73,30 @@ TEST(LinearModel, JsonRoundTripIsExact) {
   EXPECT_THROW(linear_model_from_json(nlohmann::json{{"format", "other"}}), std::runtime_error);
 }
 
+// A model file with a field of the wrong type or a missing field names the file and the field.
+TEST(LinearModel, JsonErrorsNameTheFileAndTheField) {
+  TrainTest data = test::make_data(2, 3, {10});
+  nlohmann::json j = to_json(fit_linear(data.train, LinearConfig{}));
+  auto message = [](const nlohmann::json& bad) {
+    try {
+      linear_model_from_json(bad, "m.json");
+    } catch (const std::runtime_error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  nlohmann::json wrong_type = j;
+  wrong_type["lambda_task"] = "x";
+  EXPECT_EQ(message(wrong_type), "m.json: field \"lambda_task\": type must be number, but is string");
+  nlohmann::json missing = j;
+  missing.erase("gamma");
+  EXPECT_EQ(message(missing), "m.json: missing field \"gamma\"");
+  nlohmann::json bad_theta = j;
+  bad_theta["theta"][0][1] = nullptr;
+  EXPECT_EQ(message(bad_theta).rfind("m.json: field \"theta\": ", 0), 0u);
+  EXPECT_EQ(message(nlohmann::json::array()).rfind("m.json: not an mtif linear model file", 0), 0u);
+}
+
 TEST(LinearCurvature, GradientIsZeroAtFitAndMatchesFiniteDifferences) {
   TrainTest data = test::make_data(2, 3, {15}, 10, LossKind::Logistic);
   LinearConfig config;
