@@ -385,7 +385,14 @@ Dataset read_npy_dataset(const NpyFolder& folder, const Dataset* tasks_of, Index
   } else if (folder.has("tasks.txt")) {
     raw.task_names = read_task_labels(*folder.open("tasks.txt"), folder.path("tasks.txt"));
   } else {
-    const int K = n == 0 ? 0 : static_cast<int>(std::max(0.0, all_ids.maxCoeff())) + 1;
+    // Without tasks.txt the tasks are 0..max id, each with a training row, so an
+    // id of n or more cannot be right (and one beyond int would overflow the cast).
+    Index max_row = 0;
+    const double max_id = n == 0 ? -1.0 : all_ids.maxCoeff(&max_row);
+    if (max_id >= double(n))
+      throw DataError(fmt::format("{}: row {}: task id {} but only {} rows: ids must be 0..K-1 with every task present "
+                                  "(or name the tasks in tasks.txt)", task_path, max_row, max_id, n));
+    const int K = n == 0 ? 0 : static_cast<int>(std::max(0.0, max_id)) + 1;
     for (int k = 0; k < K; ++k) raw.task_names.push_back(std::to_string(k));
   }
   const int K = static_cast<int>(raw.task_names.size());

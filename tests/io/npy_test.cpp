@@ -213,6 +213,11 @@ TEST(NpyDataset, RefusesBadContents) {
   write_npy_dir(dir, "gap", gap);
   EXPECT_TRUE(ThrowsDataError([&] { read_npy_train_test(dir.file("gap"), dir.file("good")); },
                               dir.file("gap/task.npy") + ":", {"task '1'", "no training rows"}));
+  NpyData huge_id = small_data();
+  huge_id.task[3] = 2147483647;  // int's maximum: max id + 1 would overflow; 4 rows cannot hold that many tasks
+  write_npy_dir(dir, "huge_id", huge_id);
+  EXPECT_TRUE(ThrowsDataError([&] { read_npy_dataset(dir.file("huge_id")); }, dir.file("huge_id/task.npy") + ": row 3:",
+                              {"task id 2147483647", "only 4 rows"}));
   NpyData unseen = small_data();
   unseen.task[0] = 5;
   write_npy_dir(dir, "unseen", unseen);
