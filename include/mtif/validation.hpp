@@ -42,10 +42,12 @@ Relatedness relatedness_by_retraining(const LinearModel& full, const Dataset& tr
 Relatedness relatedness_by_newton(const LinearModel& full, const Dataset& train, const Dataset& test,
                                   const Targets& targets);
 // Newton removal of whole subsets of tasks (mtif-math.md 4, extended from one
-// task to a set S): N_{-S} = N + sum_{l in S} (B_l^T A_l^-1 B_l - C_l), one
-// p x p LDLT per subset; kept tasks' theta move by -A_j^-1 B_j delta_gamma and
-// removed ones become 0. Exact retraining for the squared loss. remove[s][l]
-// true removes task l in subset s. Result: subsets x T target test losses.
+// task to a set S): N_{-S} = shared penalty + sum over the kept tasks j of
+// (C_j - B_j^T A_j^-1 B_j), summed (not N minus the removed parts, which
+// cancels at feature scale 1e6), one p x p LDLT per subset, with the gradient
+// of the remaining objective; removed tasks' theta become 0. Exact retraining
+// for the squared loss. remove[s][l] true removes task l in subset s. Result:
+// subsets x T target test losses. Throws when some N_{-S} is singular.
 MatrixXd subset_removal_losses(const LinearModel& full, const Dataset& train, const Dataset& test,
                                const Targets& targets, const std::vector<std::vector<bool>>& remove);
 Relatedness relatedness_by_mtif(const LinearModel& full, const Dataset& train, const Dataset& test,

@@ -3,7 +3,12 @@
 // sum of the row scores.
 #include <gtest/gtest.h>
 
+#include <omp.h>
+
+#include <functional>
 #include <random>
+#include <stdexcept>
+#include <string>
 
 #include "mtif/block_schur_solver.hpp"
 #include "mtif/linear_curvature.hpp"
@@ -187,20 +192,111 @@ TEST(NewtonLoto, OnlyTaskAtFeatureScale1e6) {
   EXPECT_NEAR(newton.matrix(0, 0), expected, 1e-10 * std::abs(expected));
 }
 
-// The same scale beside a task in ordinary units: removing the 1e6 task
-// leaves the other; Newton = retraining.
-TEST(NewtonLoto, TaskAtFeatureScale1e6BesideAnOrdinaryTask) {
-  LinearConfig config;
-  config.lambda_task = 3.06427;
-  config.lambda_shared = 7.3834e-05;
+// The same scale beside a task in ordinary units.
+struct BesideAnOrdinaryTask {
+  LinearConfig config = [] {
+    LinearConfig c;
+    c.lambda_task = 3.06427;
+    c.lambda_shared = 7.3834e-05;
+    return c;
+  }();
   Dataset train = one_feature_rows({0, 0, 0, 1, 1, 1}, {0.7e6, -1.2e6, 0.4e6, 0.5, -0.9, 1.4},
                                    {0.9, -1.5, 0.2, 0.4, -1.1, 1.2});
   Dataset test = one_feature_rows({0, 1}, {1.1e6, 0.8}, {1.0, 0.6});
   LinearModel model = fit_linear(train, config);
   Targets targets = task_targets(model, test);
+};
+
+// Removing the 1e6 task leaves the other; Newton = retraining.
+TEST(NewtonLoto, TaskAtFeatureScale1e6BesideAnOrdinaryTask) {
+  const BesideAnOrdinaryTask p;
+  const auto& [config, train, test, model, targets] = p;
   Relatedness newton = relatedness_by_newton(model, train, test, targets);
   Relatedness retrain = relatedness_by_retraining(model, train, test, targets);
   EXPECT_LT((newton.matrix - retrain.matrix).cwiseAbs().maxCoeff(), 1e-8 * retrain.matrix.cwiseAbs().maxCoeff());
+}
+
+// Subset removal at the same scales: each of the four subsets (none, the 1e6
+// task, the ordinary task, both) equals retraining without it. Removing the 1e6
+// task takes its 1e12 curvature out of N; the solver's task Schur parts keep
+// the digits that N minus that curvature would lose (the LOTO case above).
+TEST(SubsetRemoval, TaskAtFeatureScale1e6EqualsRetraining) {
+  const BesideAnOrdinaryTask p;
+  const auto& [config, train, test, model, targets] = p;
+  const std::vector<std::vector<bool>> subsets = {{false, false}, {true, false}, {false, true}, {true, true}};
+  MatrixXd newton = subset_removal_losses(model, train, test, targets, subsets);
+  for (std::size_t s = 0; s < subsets.size(); ++s) {
+    VectorXd weight = VectorXd::Ones(train.num_rows());
+    for (int l = 0; l < 2; ++l)
+      if (subsets[s][l]) weight.segment(train.task_begin[l], train.task_rows(l)).setZero();
+    // Retrained to the objective's rounding: with lambda_shared 7e-5 the default
+    // gradient tolerance leaves gamma off by 3e-13, visible at x = 1.1e6; a dense
+    // solve of the 1e12-beside-7e-5 system keeps fewer digits still.
+    LinearConfig to_rounding = config;
+    to_rounding.gradient_tolerance = 0.0;
+    LinearModel refit = fit_linear(train, to_rounding, &weight, &model);
+    ASSERT_TRUE(refit.report.converged) << "subset " << s << ": " << describe(refit.report);
+    for (int l = 0; l < 2; ++l)
+      if (subsets[s][l]) refit.theta[l].setZero();  // as subset_removal_losses: its parameters leave with it
+    VectorXd truth = target_losses(refit, test, targets);
+    for (int t = 0; t < targets.size(); ++t)
+      EXPECT_NEAR(newton(s, t), truth(t), 1e-8 * std::abs(truth(t))) << "subset " << s << " target " << t;
+  }
+}
+
+// Brute-force refits run on OpenMP threads. A refit whose block factorisation
+// throws must come back as an error naming the task: an exception that leaves
+// an OpenMP region calls std::terminate, which ended the whole process (found
+// by the randomized sweep; the loops in refit.cpp and relatedness.cpp now
+// catch inside the region). A regression shows as a crash of the test binary.
+//
+// Leave-one-out has no such input: a row whose removal would leave a block
+// singular is the only one in some direction, and there the unpenalised (or
+// task-own) parameters fit it exactly, so its residual is 0, the gradient
+// without it stays 0, and the refit takes no Newton step.
+//
+// Feature b is seen by task t0 only and the shared weights have no penalty, so
+// without t0 nothing fixes gamma_b: the refit's Schur complement N is singular
+// and its factorisation throws, on one of several threads.
+Dataset b_seen_by_one_task() {
+  RawRows raw;
+  raw.feature_names = {"a", "b"};
+  raw.task_names = {"t0", "t1"};
+  raw.task = {0, 0, 0, 1, 1, 1};
+  raw.values = {1.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0, 0.0, 2.0, 0.0, -1.0, 0.0};
+  raw.y = {0.5, -0.2, 0.9, 0.1, 0.9, -0.3};
+  return make_dataset(raw, "regression case");
+}
+
+std::string message_of(const std::function<void()>& run) {
+  try {
+    run();
+  } catch (const std::runtime_error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(RefitErrors, RetrainRelatednessNamesTheTaskWhoseRefitFailed) {
+  const int threads_before = omp_get_max_threads();
+  omp_set_num_threads(4);  // the failing refit runs beside the others
+  const Dataset train = b_seen_by_one_task();
+  LinearConfig config;
+  config.lambda_task = 0.3;
+  config.lambda_shared = 0.0;  // the CLI refuses 0; the library and model files do not
+  const LinearModel model = fit_linear(train, config);
+  ASSERT_TRUE(model.report.converged);
+  const Targets targets = task_targets(model, train);
+  const std::string message = message_of([&] { relatedness_by_retraining(model, train, train, targets); });
+  EXPECT_NE(message.find("the refit without task t0"), std::string::npos) << message;
+  EXPECT_NE(message.find("not positive definite"), std::string::npos) << message;
+  // The Newton estimates refuse the same removal instead of a minimum-norm step
+  // that picks one of the many minimisers.
+  const std::string newton = message_of([&] { relatedness_by_newton(model, train, train, targets); });
+  EXPECT_NE(newton.find("the Newton step without task t0"), std::string::npos) << newton;
+  const std::string subset = message_of([&] { subset_removal_losses(model, train, train, targets, {{true, false}}); });
+  EXPECT_NE(subset.find("the Newton step without task subset 0"), std::string::npos) << subset;
+  omp_set_num_threads(threads_before);
 }
 
 }  // namespace
