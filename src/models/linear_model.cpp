@@ -136,6 +136,14 @@ LinearModel fit_linear(const Dataset& train, const LinearConfig& config, const V
     model.theta = std::move(trial.theta);
     model.gamma = std::move(trial.gamma);
     grad = std::move(trial_grad);
+    // A step predicted to gain less than the objective's rounding leaves the
+    // fit at the optimum to rounding; the Armijo test cannot tell later steps
+    // from noise, so they would run to the iteration limit (features at 1e6:
+    // gradient 7e-6 from rounding alone, decrement 8e-23, 100 iterations).
+    if (max_abs(grad) > config.gradient_tolerance && 0.5 * decrement <= objective_rounding(objective)) {
+      model.report.stop = FitStop::NewtonDecrement;
+      break;
+    }
   }
   model.report.gradient_max_abs = max_abs(grad);
   if (model.report.stop == FitStop::IterationLimit && model.report.gradient_max_abs <= config.gradient_tolerance)
