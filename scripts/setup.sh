@@ -5,6 +5,7 @@ packages=(
   build-essential cmake pkg-config
   ccache                     # compiler cache: rebuilds and several checkouts share object files
   libeigen3-dev libcli11-dev nlohmann-json3-dev libfmt-dev zlib1g-dev
+  libdragonbox-dev           # shortest round-trip digits of doubles: fast CSV scores
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev   # libFuzzer and sanitizer runtimes for scripts/fuzz.sh
   libtorch-dev               # neural models (CPU build of PyTorch 1.13)

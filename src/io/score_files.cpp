@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstring>
 #include <iterator>
 #include <stdexcept>
 
+#include "mtif/number_text.hpp"
 #include "mtif/output.hpp"
 
 namespace mtif {
@@ -19,39 +21,75 @@ void append_target(fmt::memory_buffer& buf, const Targets& targets, int t, const
   if (targets.rows()) fmt::format_to(std::back_inserter(buf), ",{}", targets.test_row[t]);
 }
 
-// Shortest text that reads back as the same double (std::to_chars, like
-// fmt's "{}"), appended without a format string to parse per value.
-template <class Number>
-void append_number(std::string& out, Number v) {
-  char text[32];
-  const auto end = std::to_chars(text, text + sizeof text, v).ptr;
-  out.append(text, end);
+// Room for the text of one number: at most 24 characters for a double and 20
+// for a 64-bit integer.
+constexpr std::size_t kNumberRoom = kShortestDoubleRoom;
+
+char* put_text(char* out, const std::string& text) {
+  std::memcpy(out, text.data(), text.size());
+  return out + text.size();
 }
 
-// The lines of train rows [first, last): every target of each row.
-void format_influence_rows(std::string& out, const InfluenceScores& scores, Index first, Index last,
-                           const std::vector<std::string>& quoted_tasks, const std::vector<std::string>& quoted_targets) {
-  out.clear();
-  std::string row_prefix;  // "train_row,train_task," is the same on every target's line
-  for (Index r = first; r < last; ++r) {
-    row_prefix.clear();
-    append_number(row_prefix, r);
-    row_prefix += ',';
-    row_prefix += quoted_tasks[scores.train_task[r]];
-    row_prefix += ',';
-    for (size_t t = 0; t < quoted_targets.size(); ++t) {
-      out += row_prefix;
-      out += quoted_targets[t];
-      out += ',';
-      append_number(out, scores.total(r, t));
-      out += ',';
-      append_number(out, scores.task_part(r, t));
-      out += ',';
-      append_number(out, scores.shared_part(r, t));
-      out += '\n';
-    }
-  }
+char* put_number(char* out, Index v) { return std::to_chars(out, out + kNumberRoom, v).ptr; }
+
+// Shortest text that reads back as the same double (the text of std::to_chars
+// and of fmt's "{}"), twice as fast as std::to_chars.
+char* put_number(char* out, double v) { return write_shortest(out, v); }
+
+std::size_t longest(const std::vector<std::string>& texts) {
+  std::size_t n = 0;
+  for (const auto& t : texts) n = std::max(n, t.size());
+  return n;
 }
+
+// The CSV lines of train rows [first, last), every target of each row, into a
+// buffer sized for the longest possible lines (no capacity check per append:
+// formatting is the cost of a large CSV). Returns the number of chars written.
+class InfluenceLines {
+ public:
+  InfluenceLines(const InfluenceScores& scores, const std::vector<std::string>& quoted_tasks,
+                 const std::vector<std::string>& quoted_targets)
+      : scores_(scores),
+        quoted_tasks_(quoted_tasks),
+        quoted_targets_(quoted_targets),
+        longest_line_(kNumberRoom + longest(quoted_tasks) + longest(quoted_targets) + 3 * kNumberRoom + 6) {}
+
+  std::size_t room(Index rows) const { return std::size_t(rows) * quoted_targets_.size() * longest_line_; }
+
+  std::size_t format(char* text, Index first, Index last) const {
+    char* out = text;
+    for (Index r = first; r < last; ++r) {
+      // "train_row,train_task," is the same on every target's line: formatted once, copied.
+      char prefix[kNumberRoom + 2];
+      char* prefix_end = put_number(prefix, r);
+      *prefix_end++ = ',';
+      const std::string& task = quoted_tasks_[scores_.train_task[r]];
+      const double* total = &scores_.total(r, 0);
+      const double* task_part = &scores_.task_part(r, 0);
+      const double* shared_part = &scores_.shared_part(r, 0);
+      for (std::size_t t = 0; t < quoted_targets_.size(); ++t) {
+        out = std::copy(prefix, prefix_end, out);
+        out = put_text(out, task);
+        *out++ = ',';
+        out = put_text(out, quoted_targets_[t]);
+        *out++ = ',';
+        out = put_number(out, total[t]);
+        *out++ = ',';
+        out = put_number(out, task_part[t]);
+        *out++ = ',';
+        out = put_number(out, shared_part[t]);
+        *out++ = '\n';
+      }
+    }
+    return std::size_t(out - text);
+  }
+
+ private:
+  const InfluenceScores& scores_;
+  const std::vector<std::string>& quoted_tasks_;
+  const std::vector<std::string>& quoted_targets_;
+  std::size_t longest_line_;
+};
 
 // Formatting the 10^7 lines of a large run took 6x the time of writing them as
 // .npy, so chunks of rows are formatted on all threads and written in order
@@ -63,25 +101,27 @@ void write_influence_csv(const std::string& path, const InfluenceScores& scores,
   for (int t = 0; t < targets.size(); ++t)
     quoted_targets.push_back(targets.rows() ? fmt::format("{},{}", quoted_tasks[targets.task[t]], targets.test_row[t])
                                             : quoted_tasks[targets.task[t]]);
+  if (scores.task_part.rows() != scores.total.rows() || scores.shared_part.rows() != scores.total.rows())
+    throw std::logic_error("influence CSV: scores without their task and shared parts");
   AtomicFile file(path);
   const std::string header = fmt::format(
       "train_row,train_task,target_task{},loss_change_if_removed,task_part,shared_part\n", targets.rows() ? ",target_row" : "");
   file.write(header.data(), header.size());
+  const InfluenceLines lines(scores, quoted_tasks, quoted_targets);
   const Index rows = scores.total.rows();
   const Index chunk_rows = std::max<Index>(1, (Index{1} << 15) / std::max(1, targets.size()));  // ~2 MB of text
   const Index chunks = (rows + chunk_rows - 1) / chunk_rows;
   std::string error;  // an exception may not leave an OpenMP region: the first one is rethrown after it
 #pragma omp parallel
   {
-    std::string text;
+    std::vector<char> text(lines.room(chunk_rows));  // sized once per thread, never zero-filled again
 #pragma omp for ordered schedule(static, 1)
     for (Index c = 0; c < chunks; ++c) {
-      format_influence_rows(text, scores, c * chunk_rows, std::min(rows, (c + 1) * chunk_rows), quoted_tasks,
-                            quoted_targets);
+      const std::size_t size = lines.format(text.data(), c * chunk_rows, std::min(rows, (c + 1) * chunk_rows));
 #pragma omp ordered
       if (error.empty()) {
         try {
-          file.write(text.data(), text.size());
+          file.write(text.data(), size);
         } catch (const std::exception& e) {
           error = e.what();
         }

@@ -23,6 +23,27 @@ TEST(LinearModel, SquaredFitEqualsDenseSolve) {
   EXPECT_LT(model.report.gradient_max_abs, 1e-11);
 }
 
+// A feature in units of 1e6 beside one in ordinary units (sweep seed 58's
+// scales): rounding alone leaves max |gradient| near 7e-6, so the fit must
+// stop on the Newton decrement, and say so, instead of taking no-op steps up
+// to the iteration limit and reporting "did not converge".
+TEST(LinearModel, FitAtFeatureScale1e6StopsOnTheNewtonDecrement) {
+  RawRows raw;
+  raw.feature_names = {"x"};
+  raw.task_names = {"t0", "t1"};
+  raw.task = {0, 0, 0, 1, 1, 1};
+  raw.values = {0.7e6, -1.2e6, 0.4e6, 0.5, -0.9, 1.4};
+  raw.y = {0.9, -1.5, 0.2, 0.4, -1.1, 1.2};
+  const Dataset train = make_dataset(raw, "regression case");
+  LinearConfig config;
+  config.lambda_task = 3.06427;
+  config.lambda_shared = 7.3834e-05;
+  const LinearModel model = fit_linear(train, config);
+  EXPECT_TRUE(model.report.converged) << describe(model.report);
+  EXPECT_EQ(model.report.stop, FitStop::NewtonDecrement) << describe(model.report);
+  EXPECT_LT(model.report.iterations, 10) << describe(model.report);
+}
+
 TEST(LinearModel, LogisticFitReachesTightGradient) {
   TrainTest data = test::make_data(4, 6, {80}, 20, LossKind::Logistic);
   LinearConfig config;
