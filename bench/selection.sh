@@ -25,18 +25,8 @@ mkdir -p "$out"
 # held-out 20% (Fashion-MNIST: 12,000 images) / 50% (digits: about 4,000) of the TRAIN images, so
 # validation is large (the winner's curse of selecting on a small one is the README's point 2);
 # test rows from the test images. Fixed by the split seed.
-image_cast() {
-  local cast="$1" s="$2" d="$data/$1/seed$2"
-  [ -s "$d/test.csv" ] && return 0
-  case "$cast" in
-    fashion-ovr) "$mtif" images --source fashion-mnist --data-dir "$data/fashion-mnist" --pool 4 --train-pos 100 \
-      --train-neg 100 --valid-fraction 0.2 --valid-pos 500 --valid-neg 500 --test-pos 500 --test-neg 500 \
-      --seed "$s" --out-dir "$d" -q ;;
-    digits-ovr) "$mtif" images --source mnist-digits --data-dir "$data/mnist-digits" --pool 4 --train-pos 100 \
-      --train-neg 100 --valid-fraction 0.5 --valid-pos 300 --valid-neg 300 --test-pos 150 --test-neg 150 \
-      --seed "$s" --out-dir "$d" -q ;;
-  esac
-}
+# image_cast CAST SEED (and the relatedness benchmarks' model_args, redefined below for the grid).
+source "$root/bench/casts.sh"
 is_image_cast() { case "$1" in fashion-ovr | digits-ovr) return 0 ;; *) return 1 ;; esac; }
 
 # Penalties, chosen ONCE per data set by the full-data validation loss of split
