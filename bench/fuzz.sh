@@ -15,7 +15,7 @@ load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 status=0
 RUNS="$runs" nice -n 10 "$root/scripts/fuzz.sh" 0 csv_reader_fuzz npy_reader_fuzz json_files_fuzz | tee "$log" || status=$?
 /usr/bin/python3 - "$log" "$out" "$runs" "$load_before" "$(cut -d' ' -f1-3 /proc/loadavg)" "$status" <<'PY'
-import json, re, subprocess, sys
+import json, os, re, subprocess, sys
 log, out, runs, before, after, status = sys.argv[1:]
 targets = {}
 for m in re.finditer(r"^fuzz: (\S+): (\S+) executions in (\S+) s, exit status (\d+)$", open(log).read(), re.M):
@@ -27,7 +27,9 @@ json.dump({"benchmark": "bench/fuzz.sh", "runs_asked": int(runs), "sanitizers": 
            "engine": "libFuzzer (clang 14, Debian libclang-rt-14-dev)", "max_len": 4096,
            "machine": {"cpu": cpu, "cores": int(subprocess.run(["nproc"], capture_output=True, text=True).stdout),
                        "load_before": before, "load_after": after, "niced": 10},
-           "targets": targets}, open(out, "w"), indent=2)
+           "targets": targets,
+           "command": " ".join(filter(None, [f"FUZZ_BUILD={os.environ['FUZZ_BUILD']}" if os.environ.get("FUZZ_BUILD") else "",
+                                             f"RUNS={runs}", "bench/fuzz.sh"]))}, open(out, "w"), indent=2)
 print(f"bench/fuzz.sh: {len(targets)} targets -> {out}")
 PY
 exit "$status"
