@@ -305,6 +305,7 @@ void run_select(const SelectOptions& o) {
                         {"truth", truth},
                         {"timings", timings},
                         {"warnings", model->warnings}};
+    if (nlohmann::json stops = model->refit_stops(); !stops.is_null()) j["refit_stops"] = stops;
     write_json_file(o.out.json, j);
   }
 }

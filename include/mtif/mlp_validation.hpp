@@ -11,8 +11,13 @@
 // difference between two runs is the removed row.
 #pragma once
 
+#include <map>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "mtif/mlp_influence.hpp"
 #include "mtif/mlp_model.hpp"
@@ -20,9 +25,28 @@
 
 namespace mtif {
 
+// How the refits of one protocol ended: each refit's reason to stop and the
+// largest |gradient| of its own objective at the end, tallied (issue 13: every
+// refit says why it stopped). Shared by all copies of a protocol; thread-safe.
+class RefitStops {
+ public:
+  void add(const std::string& reason, long iterations, double gradient_max_abs);
+  long count() const;
+  // "12 refits: 10 gradient tolerance, 2 iteration limit (200); largest final max |gradient| 3.1e-07"
+  std::string summary() const;
+  nlohmann::json json() const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::map<std::string, long> by_reason_;
+  long refits_ = 0, most_iterations_ = 0;
+  double largest_gradient_ = 0;
+};
+
 struct MlpRetrainProtocol {
   std::string optimizer = "lbfgs";  // lbfgs (full batch, strong Wolfe line search) | adam | sgd (minibatch)
   long steps = 200;                 // L-BFGS iterations, or optimiser steps
+  std::shared_ptr<RefitStops> stops = std::make_shared<RefitStops>();  // how each refit under it ended
   std::string describe() const;
 };
 

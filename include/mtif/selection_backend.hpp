@@ -34,6 +34,9 @@ class SelectionBackend {
   virtual Relatedness task_matrix(const Dataset& valid) = 0;
   virtual std::string task_matrix_name() const = 0;  // how task_matrix is computed
   virtual std::string removal() const = 0;           // how a refit without rows is done
+  // How the refits ended, where they can stop short (networks); null where a
+  // refit that does not converge is an error instead (the linear model).
+  virtual nlohmann::json refit_stops() const { return nullptr; }
 
   nlohmann::json timings = nlohmann::json::object();
   nlohmann::json warnings = nlohmann::json::array();

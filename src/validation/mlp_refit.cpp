@@ -1,5 +1,7 @@
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include <algorithm>
 #include <chrono>
 #include <stdexcept>
 
@@ -18,8 +20,63 @@ std::string MlpRetrainProtocol::describe() const {
                      steps, optimizer);
 }
 
+void RefitStops::add(const std::string& reason, long iterations, double gradient_max_abs) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ++by_reason_[reason];
+  ++refits_;
+  most_iterations_ = std::max(most_iterations_, iterations);
+  largest_gradient_ = std::max(largest_gradient_, gradient_max_abs);
+}
+
+long RefitStops::count() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return refits_;
+}
+
+std::string RefitStops::summary() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<std::string> parts;
+  for (const auto& [reason, n] : by_reason_) parts.push_back(fmt::format("{} {}", n, reason));
+  return fmt::format("{} refits stopped: {}; at most {} iterations; largest final max |gradient| {:.3g}", refits_,
+                     fmt::join(parts, ", "), most_iterations_, largest_gradient_);
+}
+
+nlohmann::json RefitStops::json() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return {{"refits", refits_}, {"stopped_by", by_reason_}, {"most_iterations", most_iterations_},
+          {"largest_final_max_abs_gradient", largest_gradient_}};
+}
+
 namespace {
-MlpModel lbfgs_refit(const MlpModel& start, const Dataset& train, const VectorXd& weight, long steps) {
+constexpr double kLbfgsGradientTolerance = 1e-12;
+
+// max |gradient| of the weighted objective at the model's parameters.
+double objective_gradient_max_abs(MlpModel& model, const TorchData& data) {
+  NetworkImpl& net = model.impl();
+  auto params = net.all_parameters();
+  for (auto& p : params)
+    if (p.grad().defined()) p.grad().zero_();
+  objective_tensor(net, data).backward();
+  double largest = 0;
+  for (const auto& p : params)
+    if (p.grad().defined()) largest = std::max(largest, p.grad().abs().max().item<double>());
+  for (auto& p : params)
+    if (p.grad().defined()) p.grad().zero_();
+  return largest;
+}
+
+// Why LibTorch's L-BFGS returned, from its iteration count and the final
+// gradient (it records no reason itself): the iteration or evaluation limit,
+// the gradient tolerance, or no progress (a step or loss change below 1e-15).
+std::string lbfgs_stop_reason(long iterations, long evaluations, long steps, double gradient) {
+  if (gradient <= kLbfgsGradientTolerance) return "gradient tolerance";
+  if (iterations >= steps) return fmt::format("iteration limit ({})", steps);
+  if (evaluations >= 2 * steps) return "evaluation limit";
+  return "no progress (step or loss change below 1e-15)";
+}
+
+MlpModel lbfgs_refit(const MlpModel& start, const Dataset& train, const VectorXd& weight, long steps,
+                     RefitStops& stops) {
   MlpModel model = start;
   NetworkImpl& net = model.impl();
   TorchData data = to_torch(train, &weight);
@@ -28,7 +85,7 @@ MlpModel lbfgs_refit(const MlpModel& start, const Dataset& train, const VectorXd
                                             .max_iter(steps)
                                             .max_eval(steps * 2)
                                             .history_size(50)
-                                            .tolerance_grad(1e-12)
+                                            .tolerance_grad(kLbfgsGradientTolerance)
                                             .tolerance_change(1e-15)
                                             .line_search_fn("strong_wolfe"));
   optimizer.step([&] {
@@ -37,13 +94,21 @@ MlpModel lbfgs_refit(const MlpModel& start, const Dataset& train, const VectorXd
     loss.backward();
     return loss;
   });
+  long iterations = 0, evaluations = 0;
+  for (const auto& entry : optimizer.state()) {  // one entry: the state of the first parameter
+    const auto& state = static_cast<const torch::optim::LBFGSParamState&>(*entry.second);
+    iterations = state.n_iter();
+    evaluations = state.func_evals();
+  }
+  const double gradient = objective_gradient_max_abs(model, data);
+  stops.add(lbfgs_stop_reason(iterations, evaluations, steps, gradient), iterations, gradient);
   return model;
 }
 }  // namespace
 
 MlpModel mlp_retrain(const MlpModel& start, const Dataset& train, const VectorXd& weight,
                      const MlpRetrainProtocol& protocol) {
-  if (protocol.optimizer == "lbfgs") return lbfgs_refit(start, train, weight, protocol.steps);
+  if (protocol.optimizer == "lbfgs") return lbfgs_refit(start, train, weight, protocol.steps, *protocol.stops);
   if (protocol.optimizer != "adam" && protocol.optimizer != "sgd")
     throw std::invalid_argument("unknown retraining optimizer '" + protocol.optimizer +
                                 "' (expected lbfgs, adam or sgd)");
@@ -53,7 +118,11 @@ MlpModel mlp_retrain(const MlpModel& start, const Dataset& train, const VectorXd
   options.weight = &weight;
   options.warm_start = &start;
   options.steps = protocol.steps;
-  return train_mlp(train, config, options);
+  MlpModel refit = train_mlp(train, config, options);
+  TorchData data = to_torch(train, &weight);
+  const double gradient = objective_gradient_max_abs(refit, data);
+  protocol.stops->add(fmt::format("fixed {} steps", protocol.optimizer), protocol.steps, gradient);
+  return refit;
 }
 
 RefitLosses mlp_refit_losses(const MlpModel& start, const Dataset& train, const Dataset& test,

@@ -114,6 +114,13 @@ for s, floor in [("cg", 0.999), ("lissa", 0.99), ("ekfac", 0.9)]:
 loo = json.load(open(f"{w}/loo.json"))
 assert loo["first_order"]["all"]["pearson"] > 0.9, loo["first_order"]
 assert "L-BFGS" in loo["protocol"], loo["protocol"]
+# Every refit says why it stopped (issue 13): the 30 rows and the full-data run.
+stops = loo["refit_stops"]
+assert stops["refits"] == 31 and sum(stops["stopped_by"].values()) == 31, stops
+known = ("gradient tolerance", "iteration limit", "evaluation limit", "no progress")
+assert all(reason.startswith(known) for reason in stops["stopped_by"]), stops
+assert 0 <= stops["largest_final_max_abs_gradient"] < 1e-3, stops
 lds = json.load(open(f"{w}/lds.json"))
 assert lds["lds"]["mean"] > 0.5, lds["lds"]
+assert lds["refit_stops"]["refits"] == 11, lds["refit_stops"]
 PY

@@ -58,6 +58,11 @@ MlpRetrainProtocol protocol_of(const NetworkOptions& n) {
   return p;
 }
 
+// How the refits under `protocol` ended (why each stopped): one line on stdout.
+void print_refit_stops(const MlpRetrainProtocol& protocol, bool quiet) {
+  if (!quiet && protocol.stops->count() > 0) std::cout << protocol.stops->summary() << "\n";
+}
+
 NetworkRun read_network_data(const DataOptions& data, const ModelOptions& m, bool quiet) {
   if (mpi_world() && mpi_world()->size() > 1)
     throw std::runtime_error("--model " + m.model + " runs in one process: run it without mpirun");
@@ -237,6 +242,7 @@ void network_loo(const DataOptions& data, const ModelOptions& m, const OutputOpt
   }
   AgreementSplit a = compare_scores(predicted, actual, row_task, run.targets.task);
   if (!out.quiet) {
+    print_refit_stops(protocol, out.quiet);
     std::cout << fmt::format("{} refits ({}); predicted ({}) vs actual:\n", rows.size(), protocol.describe(),
                              m.net.solver);
     for (auto [group, g] : {std::pair{"within-task", &a.within_task}, std::pair{"between-task", &a.between_task},
@@ -248,6 +254,7 @@ void network_loo(const DataOptions& data, const ModelOptions& m, const OutputOpt
     j["settings"]["rows"] = rows_spec;
     j["protocol"] = protocol.describe();
     j["refits"] = rows.size();
+    j["refit_stops"] = protocol.stops->json();
     j["first_order"] = agreement_to_json(a);
     j["output"] = loo_path;
     write_summary(out, j);
@@ -340,6 +347,8 @@ void network_relatedness(const DataOptions& data, const ModelOptions& m, const O
       j["versus_retrain"] = compare_with_truth(r, truth, targets, train.task_names);
       j["versus_retrain"]["protocol"] = protocol.describe();
     }
+    if (protocol.stops->count() > 0) j["refit_stops"] = protocol.stops->json();
+    print_refit_stops(protocol, out.quiet);
     write_summary(out, j);
   }
 }
@@ -360,11 +369,13 @@ void network_lds(const DataOptions& data, const ModelOptions& m, const OutputOpt
   Targets targets = as_targets(run.targets);
   write_lds(lds_path, lds, targets, run.data.train.task_names);
   report_lds(lds, targets, run.data.train.task_names, protocol.describe(), out.quiet);
+  print_refit_stops(protocol, out.quiet);
   if (!out.json.empty()) {
     nlohmann::json j = base_summary("lds", data, m, run);
     j["settings"]["lds"] = {{"subsets", subsets}, {"keep", keep}, {"seed", seed}};
     j["settings"]["targets"] = target_kind;
     j["protocol"] = protocol.describe();
+    j["refit_stops"] = protocol.stops->json();
     j["lds"] = lds_to_json(lds, targets, run.data.train.task_names);
     j["output"] = lds_path;
     write_summary(out, j);
@@ -423,6 +434,7 @@ class NetworkSelection final : public SelectionBackend {
     return mlp_relatedness_by_retraining(run_.model, run_.data.train, valid, mlp_task_targets(run_.model, valid),
                                          protocol_);
   }
+  nlohmann::json refit_stops() const override { return protocol_.stops->json(); }
   std::string task_matrix_name() const override {
     return "brute-force leave-one-task-out on the validation split, " + protocol_.describe();
   }
