@@ -89,6 +89,9 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
+// A JSON summary as the Python objects json.loads gives (dicts, lists, numbers, strings).
+py::object to_python(const nlohmann::json& j) { return py::module_::import("json").attr("loads")(j.dump()); }
+
 // A network fitted (or taken at its weights) on a training set.
 class NetworkEngine {
  public:
@@ -125,6 +128,7 @@ class NetworkEngine {
 
   // Warm-started refits without each row (file order), and the scores they test.
   py::dict loo(const DatasetPtr& test, const std::vector<Index>& rows, const std::string& kind) {
+    const MlpRetrainProtocol protocol = protocol_from(settings_);
     MatrixXd actual;
     MlpTargets targets;
     InfluenceScores scores;
@@ -134,10 +138,11 @@ class NetworkEngine {
       check_row_indices(rows, train_->num_rows());
       targets = make_targets(*test, kind);
       auto start = std::chrono::steady_clock::now();
-      actual = mlp_leave_one_out(*model_, *train_, *test, targets, rows, protocol_from(settings_));
+      actual = mlp_leave_one_out(*model_, *train_, *test, targets, rows, protocol);
       timings_["refits_s"] = seconds_since(start);
     }
     py::dict out;
+    out["refit_stops"] = to_python(protocol.stops->json());
     out["actual"] = actual;
     out["rows"] = rows;
     add_target_names(out, targets);
@@ -145,6 +150,7 @@ class NetworkEngine {
   }
 
   py::dict relatedness(const DatasetPtr& test, const std::string& method) {
+    const MlpRetrainProtocol protocol = protocol_from(settings_);
     Relatedness r;
     MlpTargets targets;
     {
@@ -157,13 +163,14 @@ class NetworkEngine {
         r.matrix = sum_by_source_task(network_scores(targets, false), train_->num_tasks());
         r.seconds = seconds_since(start);
       } else if (method == "retrain") {
-        r = mlp_relatedness_by_retraining(*model_, *train_, *test, targets, protocol_from(settings_));
+        r = mlp_relatedness_by_retraining(*model_, *train_, *test, targets, protocol);
       } else {
         throw std::invalid_argument(fmt::format("method '{}': networks take 'mtif' or 'retrain'", method));
       }
       timings_["relatedness_s"] = r.seconds;
     }
     py::dict out;
+    if (protocol.stops->count() > 0) out["refit_stops"] = to_python(protocol.stops->json());
     out["matrix"] = r.matrix;
     out["method"] = r.method;
     out["sources"] = train_->task_names;
@@ -173,6 +180,7 @@ class NetworkEngine {
 
   // Same protocol as `mtif lds --model ...`: refits warm-started from the fit.
   py::dict lds(const DatasetPtr& test, int subsets, double keep, std::uint64_t seed, const std::string& kind) {
+    const MlpRetrainProtocol protocol = protocol_from(settings_);
     LdsResult result;
     MlpTargets targets;
     {
@@ -183,12 +191,13 @@ class NetworkEngine {
       targets = make_targets(*test, kind);
       InfluenceScores scores = network_scores(targets, false);
       auto start = std::chrono::steady_clock::now();
-      RefitLosses refit = mlp_refit_losses(*model_, *train_, *test, targets, protocol_from(settings_));
+      RefitLosses refit = mlp_refit_losses(*model_, *train_, *test, targets, protocol);
       result = linear_datamodeling_score(scores.total, *train_, refit(VectorXd::Ones(train_->num_rows())), refit,
                                          keep, subsets, seed);
       timings_["lds_s"] = seconds_since(start);
     }
     py::dict out;
+    out["refit_stops"] = to_python(protocol.stops->json());
     out["per_target"] = result.per_target;
     out["mean"] = result.mean;
     out["predicted"] = result.predicted;

@@ -295,11 +295,16 @@ class LeaveOneOut:
         Task label of each target.
     target_row : numpy.ndarray
         Test row of each target; -1 for task targets.
+    refit_stops : dict or None
+        Networks: how the warm-started refits ended (``refits``, ``stopped_by`` reason -> count,
+        ``most_iterations``, ``largest_final_max_abs_gradient``); None for the linear model,
+        whose refits either converge or raise.
     """
     actual: np.ndarray               # rows x targets: actual change of each target's loss
     rows: np.ndarray                 # train rows left out
     target_task: List[str]
     target_row: np.ndarray
+    refit_stops: Optional[dict] = None
 
 
 @dataclass
@@ -316,11 +321,16 @@ class TaskRelatedness:
         Task label of each row of the matrix.
     target_task : list of str
         Task label of each column.
+    refit_stops : dict or None
+        Networks: how the warm-started refits ended (``refits``, ``stopped_by`` reason -> count,
+        ``most_iterations``, ``largest_final_max_abs_gradient``); None for the linear model,
+        whose refits either converge or raise.
     """
     matrix: np.ndarray               # K sources x T targets; > 0: source helps target
     method: str
     sources: List[str]
     target_task: List[str]
+    refit_stops: Optional[dict] = None
 
 
 @dataclass
@@ -383,6 +393,10 @@ class LdsResult:
         Task label of each target.
     target_row : numpy.ndarray
         Test row of each target (0-based, file order), -1 for a task target.
+    refit_stops : dict or None
+        Networks: how the warm-started refits ended (``refits``, ``stopped_by`` reason -> count,
+        ``most_iterations``, ``largest_final_max_abs_gradient``); None for the linear model,
+        whose refits either converge or raise.
     """
     per_target: np.ndarray           # Spearman per target over the subsets
     mean: float
@@ -390,6 +404,7 @@ class LdsResult:
     actual: np.ndarray
     target_task: List[str]
     target_row: Optional[np.ndarray] = None
+    refit_stops: Optional[dict] = None
 
 
 # -- the model -------------------------------------------------------------------

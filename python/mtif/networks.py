@@ -96,7 +96,7 @@ class _NetworkMultitask:
         idx = _core.parse_row_spec(rows, n) if isinstance(rows, str) else [int(r) for r in rows]
         r = self.engine.loo(test._core, idx, targets)
         return LeaveOneOut(actual=r["actual"], rows=np.asarray(r["rows"]), target_task=list(r["target_task"]),
-                           target_row=np.asarray(r["target_row"]))
+                           target_row=np.asarray(r["target_row"]), refit_stops=r["refit_stops"])
 
     def relatedness(self, test: Dataset, method: str = "mtif") -> TaskRelatedness:
         """K x K matrix R[l, k]: change of task k's test loss if task l were removed.
@@ -106,7 +106,7 @@ class _NetworkMultitask:
         """
         r = self.engine.relatedness(test._core, method)
         return TaskRelatedness(matrix=r["matrix"], method=r["method"], sources=list(r["sources"]),
-                               target_task=list(r["target_task"]))
+                               target_task=list(r["target_task"]), refit_stops=r.get("refit_stops"))
 
     def lds(self, test: Dataset, subsets: int = 50, keep: float = 0.5, seed: int = 0, targets: str = "tasks") -> LdsResult:
         """Linear datamodeling score against warm-started refits on random row subsets
@@ -114,7 +114,7 @@ class _NetworkMultitask:
         r = self.engine.lds(test._core, int(subsets), float(keep), int(seed), targets)
         return LdsResult(per_target=r["per_target"], mean=float(r["mean"]), predicted=r["predicted"],
                          actual=r["actual"], target_task=list(r["target_task"]),
-                         target_row=np.asarray(r["target_row"]))
+                         target_row=np.asarray(r["target_row"]), refit_stops=r["refit_stops"])
 
 
 class TorchMultitask(_NetworkMultitask):

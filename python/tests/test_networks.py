@@ -79,10 +79,14 @@ def test_scores_track_refits(logistic_dir):
     assert model.max_abs_gradient_ < 1e-6 and not model.warnings_
     s = model.influence(te)
     loo = model.loo(te, rows="0-59")
+    # each refit (60 rows and the full data) says why it stopped
+    assert loo.refit_stops["refits"] == 61 and sum(loo.refit_stops["stopped_by"].values()) == 61
     predicted = s.total[loo.rows]
     assert spearman(predicted.ravel(), loo.actual.ravel()) > 0.9
     R = model.relatedness(te, "mtif").matrix
-    truth = model.relatedness(te, "retrain").matrix
+    retrained = model.relatedness(te, "retrain")
+    assert retrained.refit_stops["refits"] == tr.n_tasks + 1
+    truth = retrained.matrix
     assert R.shape == truth.shape == (tr.n_tasks, tr.n_tasks)
     assert spearman(R.ravel(), truth.ravel()) > 0.8
     rows = model.influence(te, targets="rows", parts=False)
@@ -97,6 +101,7 @@ def test_scores_track_refits(logistic_dir):
                                    rtol=1e-9, atol=1e-12)
     lds = model.lds(te, subsets=4, seed=1, targets="rows")
     assert lds.per_target.shape == (te.n_rows,) and lds.actual.shape == (4, te.n_rows)
+    assert lds.refit_stops["refits"] == 5
 
 
 def test_weights_as_is_far_from_stationary_warn(logistic_dir):
