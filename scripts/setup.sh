@@ -9,6 +9,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev   # libFuzzer and sanitizer runtimes for scripts/fuzz.sh
   libtorch-dev               # neural models (CPU build of PyTorch 1.13)
+  libopenblas0-openmp        # LibTorch's BLAS: without it Debian's reference BLAS, 5-8x slower matmuls
   time python3 python3-numpy
   pybind11-dev python3-dev python3-pytest  # the Python module `mtif` (python/) and its tests
   python3-torch              # bench/dense_reference.py: the dense PyTorch alternative of the scale benchmark
