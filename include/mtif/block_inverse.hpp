@@ -10,6 +10,7 @@
 #pragma once
 
 #include <Eigen/Dense>
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,14 @@ using Eigen::VectorXd;
 struct BlockVector {
   std::vector<VectorXd> theta;  // one per task
   VectorXd gamma;
+
+  // Largest |entry| over all blocks (0 when there is none), e.g. a gradient's.
+  double max_abs() const {
+    double out = gamma.size() ? gamma.cwiseAbs().maxCoeff() : 0.0;
+    for (const auto& t : theta)
+      if (t.size()) out = std::max(out, t.cwiseAbs().maxCoeff());
+    return out;
+  }
 };
 
 struct BlockHessian {

@@ -9,6 +9,10 @@
 
 namespace mtif {
 
+// An LDLT factorisation that succeeded with positive pivots only: the matrix is
+// numerically positive definite.
+bool is_positive_definite(const Eigen::LDLT<MatrixXd>& f);
+
 // A_k^-1 for one task block: LDLT, or with BlockHessian::task_ridge and a block
 // LDLT cannot take (numerically indefinite or rcond below kWarnRcond), the
 // spectral form V diag(1 / (max(g, 0) + ridge)) V^T of A_k = B_k + ridge I, which

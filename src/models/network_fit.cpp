@@ -54,10 +54,7 @@ void fit_torchscript(FittedNetwork& fitted, const NetworkSpec& spec, const Datas
 }  // namespace
 
 void check_stationary(FittedNetwork& fitted, const Dataset& train, const std::string& advice) {
-  const BlockVector g = fitted.model.objective_gradient(train);
-  double worst = g.gamma.size() ? g.gamma.cwiseAbs().maxCoeff() : 0.0;
-  for (const auto& t : g.theta)
-    if (t.size()) worst = std::max(worst, t.cwiseAbs().maxCoeff());
+  const double worst = fitted.model.objective_gradient(train).max_abs();
   fitted.max_abs_gradient = worst;
   if (worst > kStationaryGradient)
     fitted.warnings.push_back(fmt::format(

@@ -6,11 +6,12 @@
 #include <stdexcept>
 
 namespace mtif {
-namespace {
 
 bool is_positive_definite(const Eigen::LDLT<MatrixXd>& f) {
   return f.info() == Eigen::Success && f.isPositive() && (f.vectorD().array() > 0).all();
 }
+
+namespace {
 
 // LDLT with a check that the matrix is numerically positive definite.
 Eigen::LDLT<MatrixXd> factor_spd(const MatrixXd& m, const std::string& what) {

@@ -50,21 +50,6 @@ nlohmann::json RefitStops::json() const {
 namespace {
 constexpr double kLbfgsGradientTolerance = 1e-12;
 
-// max |gradient| of the weighted objective at the model's parameters.
-double objective_gradient_max_abs(MlpModel& model, const TorchData& data) {
-  NetworkImpl& net = model.impl();
-  auto params = net.all_parameters();
-  for (auto& p : params)
-    if (p.grad().defined()) p.grad().zero_();
-  objective_tensor(net, data).backward();
-  double largest = 0;
-  for (const auto& p : params)
-    if (p.grad().defined()) largest = std::max(largest, p.grad().abs().max().item<double>());
-  for (auto& p : params)
-    if (p.grad().defined()) p.grad().zero_();
-  return largest;
-}
-
 // Why LibTorch's L-BFGS returned, from its iteration count and the final
 // gradient (it records no reason itself): the iteration or evaluation limit,
 // the gradient tolerance, or no progress (a step or loss change below 1e-15).
@@ -100,7 +85,7 @@ MlpModel lbfgs_refit(const MlpModel& start, const Dataset& train, const VectorXd
     iterations = state.n_iter();
     evaluations = state.func_evals();
   }
-  const double gradient = objective_gradient_max_abs(model, data);
+  const double gradient = model.objective_gradient(train, &weight).max_abs();
   stops.add(lbfgs_stop_reason(iterations, evaluations, steps, gradient), iterations, gradient);
   return model;
 }
@@ -119,8 +104,7 @@ MlpModel mlp_retrain(const MlpModel& start, const Dataset& train, const VectorXd
   options.warm_start = &start;
   options.steps = protocol.steps;
   MlpModel refit = train_mlp(train, config, options);
-  TorchData data = to_torch(train, &weight);
-  const double gradient = objective_gradient_max_abs(refit, data);
+  const double gradient = refit.objective_gradient(train, &weight).max_abs();
   protocol.stops->add(fmt::format("fixed {} steps", protocol.optimizer), protocol.steps, gradient);
   return refit;
 }

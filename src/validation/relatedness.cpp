@@ -97,7 +97,7 @@ struct TaskNewtonParts {
   LinearModel step(const LinearModel& full, const MatrixXd& schur_without, const VectorXd& rhs_without,
                    const std::vector<bool>& removed) const {
     const Eigen::LDLT<MatrixXd> factor(schur_without);
-    if (factor.info() != Eigen::Success || !factor.isPositive() || !(factor.vectorD().array() > 0).all())
+    if (!is_positive_definite(factor))
       throw std::runtime_error(
           "its Schur complement is not positive definite: the objective without it has no strict minimum (raise "
           "--lambda-shared)");
